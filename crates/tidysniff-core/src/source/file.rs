@@ -1,0 +1,3 @@
+//! pcap and pcapng reader (being written).
+/// Placeholder.
+pub struct CaptureReader;

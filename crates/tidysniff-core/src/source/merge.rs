@@ -1,0 +1,3 @@
+//! Merge of several sources (being written).
+/// Placeholder.
+pub struct MergedSource;
