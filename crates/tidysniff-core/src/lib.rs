@@ -4,3 +4,9 @@
 
 pub mod source;
 pub mod time;
+pub mod decode;
+pub mod flow;
+pub mod tcp;
+pub mod engine;
+pub mod event;
+pub mod report;

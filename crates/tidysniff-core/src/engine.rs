@@ -1,0 +1,563 @@
+//! The sans-IO engine: packets in, events out.
+//!
+//! ```text
+//! Packet -> decode_frame -> (defrag) -> parse_transport -> FlowTable -> TcpConn / UDP / ICMP -> Event
+//! ```
+//!
+//! The caller owns the event buffer: [`Engine::process`] appends to it, [`Engine::advance`] fires
+//! timers up to a time (live capture ticks), [`Engine::finish`] drains every pending flow (for us
+//! "nothing came back" is an event). All timers run on packet timestamps.
+
+use crate::decode::defrag::{DefragConfig, DefragOutcome, Defragmenter, FragKey, Fragment};
+use crate::decode::{self, tcp_flags, DecodeError, Decoded, IcmpMessage, IpInfo, Transport};
+use crate::event::{ConnRecord, DirStats, EndReason, Event, EventKind, IcmpNote};
+use crate::flow::{Dir, Endpoint, FlowKey, FlowTable, FlowTableConfig, Proto, Slot, Uid};
+use crate::source::{LinkType, Packet};
+use crate::tcp::TcpConn;
+use crate::time::{Duration, Timestamp};
+
+/// Limits and timeouts of an [`Engine`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// Most flows tracked at once; past it the least recently seen is evicted (its record emitted).
+    pub max_flows: usize,
+    /// Idle timeout of open TCP connections (Zeek `tcp_inactivity_timeout`, 5 min).
+    pub tcp_timeout: Duration,
+    /// How long a TCP connection closed by FIN/RST is kept for late packets (Zeek `tcp_close_delay`, 5 s).
+    pub tcp_close_linger: Duration,
+    /// Idle timeout of UDP flows (Zeek `udp_inactivity_timeout`, 1 min).
+    pub udp_timeout: Duration,
+    /// Idle timeout of ICMP and other flows (Zeek `icmp_inactivity_timeout`, 1 min).
+    pub other_timeout: Duration,
+    /// IP fragment reassembly limits.
+    pub defrag: DefragConfig,
+    /// Weird events of one name emitted in full before sampling (then every 1000th).
+    pub weird_burst: u64,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            max_flows: 200_000,
+            tcp_timeout: Duration::from_secs(300),
+            tcp_close_linger: Duration::from_secs(5),
+            udp_timeout: Duration::from_secs(60),
+            other_timeout: Duration::from_secs(60),
+            defrag: DefragConfig::default(),
+            weird_burst: 100,
+        }
+    }
+}
+
+const CLASS_TCP: u8 = 0;
+const CLASS_TCP_CLOSED: u8 = 1;
+const CLASS_UDP: u8 = 2;
+const CLASS_OTHER: u8 = 3;
+
+/// Counters over the whole input.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Packets given to the engine.
+    pub packets: u64,
+    /// Captured bytes given to the engine.
+    pub bytes: u64,
+    /// Frames that carry something other than IP.
+    pub non_ip: u64,
+    /// Packets cut by the snaplen.
+    pub truncated: u64,
+    /// IP fragments seen.
+    pub fragments: u64,
+    /// Datagrams rebuilt from fragments.
+    pub reassembled: u64,
+    /// Connections created.
+    pub flows: u64,
+    /// Connections evicted because the table was full.
+    pub evicted: u64,
+    /// Peak number of flows tracked at once.
+    pub peak_flows: u64,
+    /// Weirds by name (all of them, including those not emitted as events).
+    pub weirds: Vec<(&'static str, u64)>,
+    /// Frames of link types we cannot decode, by link type.
+    pub unknown_linktypes: Vec<(LinkType, u64)>,
+}
+
+impl Stats {
+    fn count_weird(&mut self, name: &'static str) -> u64 {
+        match self.weirds.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, c)) => {
+                *c += 1;
+                *c
+            }
+            None => {
+                self.weirds.push((name, 1));
+                1
+            }
+        }
+    }
+}
+
+enum L4 {
+    Tcp(Box<TcpConn>),
+    Udp,
+    Other,
+}
+
+struct Flow {
+    uid: Uid,
+    orig_is_lo: bool,
+    proto: Proto,
+    first_ts: Timestamp,
+    last_ts: Timestamp,
+    first_frame: u64,
+    last_frame: u64,
+    stats: [DirStats; 2],
+    icmp: Option<IcmpNote>,
+    vlan: Option<u16>,
+    l4: L4,
+}
+
+/// The analysis engine. See the module docs.
+pub struct Engine {
+    cfg: EngineConfig,
+    table: FlowTable<Flow>,
+    defrag: Defragmenter,
+    frame: u64,
+    next_index: u64,
+    now: Timestamp,
+    next_expiry: Timestamp,
+    stats: Stats,
+    frag_reports: Vec<(FragKey, Timestamp, crate::decode::defrag::DefragWeird)>,
+}
+
+/// Where a transport segment came from, for flow accounting.
+struct PacketCtx<'a> {
+    ts: Timestamp,
+    ip: &'a IpInfo,
+    total_len: u32,
+    vlan: Option<u16>,
+}
+
+impl Engine {
+    /// An engine with the given limits.
+    pub fn new(cfg: EngineConfig) -> Self {
+        let timeouts = vec![cfg.tcp_timeout, cfg.tcp_close_linger, cfg.udp_timeout, cfg.other_timeout];
+        Engine {
+            table: FlowTable::new(FlowTableConfig { max_flows: cfg.max_flows, timeouts }),
+            defrag: Defragmenter::new(cfg.defrag.clone()),
+            cfg,
+            frame: 0,
+            next_index: 0,
+            now: Timestamp::MIN,
+            next_expiry: Timestamp::MIN,
+            stats: Stats::default(),
+            frag_reports: Vec::new(),
+        }
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Flows tracked right now.
+    pub fn active_flows(&self) -> usize {
+        self.table.len()
+    }
+
+    /// Analyzes one packet, appending what it caused to `out`.
+    pub fn process(&mut self, pkt: &Packet<'_>, out: &mut Vec<Event>) {
+        self.frame += 1;
+        self.stats.packets += 1;
+        self.stats.bytes += pkt.data.len() as u64;
+        let ts = pkt.ts;
+        self.advance(ts, out);
+        if (pkt.data.len() as u64) < u64::from(pkt.orig_len) {
+            self.stats.truncated += 1;
+        }
+        let (link, packet) = match decode::decode_frame(pkt.linktype, pkt.data) {
+            Ok(Decoded::Ip { link, packet }) => (link, packet),
+            Ok(Decoded::NonIp { .. }) => {
+                self.stats.non_ip += 1;
+                return;
+            }
+            Err(e) => {
+                if let DecodeError::UnknownLinkType(_) = e {
+                    match self.stats.unknown_linktypes.iter_mut().find(|(l, _)| *l == pkt.linktype) {
+                        Some((_, c)) => *c += 1,
+                        None => self.stats.unknown_linktypes.push((pkt.linktype, 1)),
+                    }
+                }
+                self.weird(ts, None, e.name(), out);
+                return;
+            }
+        };
+        let ip = packet.ip;
+        let ctx = PacketCtx { ts, ip: &ip, total_len: packet.total_len, vlan: link.vlan };
+        if let Some(frag) = packet.fragment {
+            self.stats.fragments += 1;
+            let fragment = Fragment {
+                key: FragKey { src: ip.src, dst: ip.dst, protocol: ip.protocol, id: frag.id },
+                offset: frag.offset,
+                more_fragments: frag.more,
+                data: packet.payload,
+                truncated: ip.truncated,
+            };
+            let frame = self.frame;
+            let burst = self.cfg.weird_burst;
+            match self.defrag.push(ts, &fragment) {
+                DefragOutcome::Pending => {}
+                DefragOutcome::Failed(w) => emit_weird(&mut self.stats, burst, ts, frame, None, w.name(), out),
+                DefragOutcome::Complete { payload, .. } => {
+                    self.stats.reassembled += 1;
+                    // Split borrows: the payload lives in `self.defrag`, the rest is separate.
+                    let len = payload.len() as u32;
+                    match decode::parse_transport(ip.protocol, payload, len) {
+                        Ok(t) => Self::dispatch(
+                            &mut self.table,
+                            &mut self.stats,
+                            &mut self.next_index,
+                            frame,
+                            &ctx,
+                            t,
+                            out,
+                        ),
+                        Err(e) => emit_weird(&mut self.stats, burst, ts, frame, None, e.name(), out),
+                    }
+                }
+            }
+            self.defrag.take_evicted(&mut self.frag_reports);
+            self.drain_frag_reports(ts, out);
+            return;
+        }
+        match decode::parse_transport(ip.protocol, packet.payload, packet.payload_len) {
+            Ok(t) => Self::dispatch(
+                &mut self.table,
+                &mut self.stats,
+                &mut self.next_index,
+                self.frame,
+                &ctx,
+                t,
+                out,
+            ),
+            Err(e) => self.weird(ts, None, e.name(), out),
+        }
+    }
+
+    /// Moves time forward to `now`, expiring idle flows and fragments. Called by `process` with each
+    /// packet's time; call it with ticks when no packets arrive (live capture).
+    pub fn advance(&mut self, now: Timestamp, out: &mut Vec<Event>) {
+        if now > self.now {
+            self.now = now;
+        }
+        if self.now < self.next_expiry {
+            return;
+        }
+        self.next_expiry = self.now.add(Duration::from_secs(1));
+        let frame = self.frame;
+        let at = self.now;
+        let mut expired = Vec::new();
+        self.table.expire(at, |key, flow| expired.push((key, flow)));
+        for (key, flow) in expired {
+            let reason = match &flow.l4 {
+                L4::Tcp(c) if c.is_finished() => EndReason::Closed,
+                _ => EndReason::Idle,
+            };
+            out.push(Self::end_event(key, flow, at, frame, reason));
+        }
+        self.defrag.expire(at, &mut self.frag_reports);
+        self.drain_frag_reports(at, out);
+    }
+
+    /// End of input: every flow still tracked gets its final record, pending fragments are reported.
+    pub fn finish(&mut self, out: &mut Vec<Event>) {
+        let frame = self.frame;
+        let at = self.now;
+        let mut rest = Vec::new();
+        self.table.drain(|key, flow| rest.push((key, flow)));
+        // Deterministic order: by first packet.
+        rest.sort_by_key(|(_, f)| (f.first_frame, f.uid));
+        for (key, flow) in rest {
+            out.push(Self::end_event(key, flow, at, frame, EndReason::EndOfInput));
+        }
+        self.defrag.drain(&mut self.frag_reports);
+        self.drain_frag_reports(at, out);
+    }
+
+    fn drain_frag_reports(&mut self, ts: Timestamp, out: &mut Vec<Event>) {
+        if self.frag_reports.is_empty() {
+            return;
+        }
+        let reports = std::mem::take(&mut self.frag_reports);
+        for (_, _, w) in &reports {
+            self.weird(ts, None, w.name(), out);
+        }
+        self.frag_reports = reports;
+        self.frag_reports.clear();
+    }
+
+    fn weird(&mut self, ts: Timestamp, uid: Option<Uid>, name: &'static str, out: &mut Vec<Event>) {
+        emit_weird(&mut self.stats, self.cfg.weird_burst, ts, self.frame, uid, name, out);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn dispatch(
+        table: &mut FlowTable<Flow>,
+        stats: &mut Stats,
+        next_index: &mut u64,
+        frame: u64,
+        ctx: &PacketCtx<'_>,
+        t: Transport<'_>,
+        out: &mut Vec<Event>,
+    ) {
+        let ip = ctx.ip;
+        let (proto, sport, dport) = match &t {
+            Transport::Tcp(s) => (Proto::Tcp, s.src_port, s.dst_port),
+            Transport::Udp(d) => (Proto::Udp, d.src_port, d.dst_port),
+            Transport::Icmp(m) => {
+                if m.is_error() {
+                    if let Some(slot) = Self::icmp_target(table, m) {
+                        let uid = Self::note_icmp(table, slot, ctx, *m);
+                        if let Some(uid) = uid {
+                            out.push(Event {
+                                ts: ctx.ts,
+                                frame,
+                                uid: Some(uid),
+                                dir: Dir::Resp,
+                                kind: EventKind::IcmpError { from: ip.src, msg: *m },
+                            });
+                            return;
+                        }
+                    }
+                }
+                // Zeek's convention: ports carry type and code; echoes pair by identifier.
+                let (a, b) = if m.is_echo() { (m.echo_id, m.echo_id) } else { (u16::from(m.icmp_type), u16::from(m.code)) };
+                (Proto::Icmp, a, b)
+            }
+            Transport::Other(p) => (Proto::Other(*p), 0, 0),
+        };
+        let src = Endpoint { addr: ip.src, port: sport };
+        let dst = Endpoint { addr: ip.dst, port: dport };
+        let (key, src_is_lo) = FlowKey::new(src, dst, proto);
+
+        let mut slot = table.get(&key);
+        // A new SYN on a finished connection with a new ISN starts a new connection (port reuse).
+        if let (Some(s), Transport::Tcp(seg)) = (slot, &t) {
+            if seg.flags & (tcp_flags::SYN | tcp_flags::ACK | tcp_flags::RST) == tcp_flags::SYN {
+                if let Some(f) = table.value_mut(s) {
+                    if let L4::Tcp(c) = &f.l4 {
+                        let dir = if src_is_lo == f.orig_is_lo { Dir::Orig } else { Dir::Resp };
+                        if c.is_closing() && c.ep[dir.index()].isn != Some(seg.seq) {
+                            if let Some((k, old)) = table.remove(s) {
+                                out.push(Self::end_event(k, old, ctx.ts, frame, EndReason::Reused));
+                            }
+                            slot = None;
+                        }
+                    }
+                }
+            }
+        }
+
+        let slot = match slot {
+            Some(s) => s,
+            None => {
+                // Orientation: a SYN-ACK seen first means the receiver is the originator.
+                let flipped = matches!(&t, Transport::Tcp(s)
+                    if s.flags & (tcp_flags::SYN | tcp_flags::ACK | tcp_flags::RST) == tcp_flags::SYN | tcp_flags::ACK);
+                let orig_is_lo = src_is_lo != flipped;
+                let uid = Uid::from_index(*next_index);
+                *next_index += 1;
+                stats.flows += 1;
+                let (orig, resp) = if flipped { (dst, src) } else { (src, dst) };
+                let l4 = match proto {
+                    Proto::Tcp => L4::Tcp(Box::new(TcpConn::new(flipped))),
+                    Proto::Udp => L4::Udp,
+                    _ => L4::Other,
+                };
+                let class = match proto {
+                    Proto::Tcp => CLASS_TCP,
+                    Proto::Udp => CLASS_UDP,
+                    _ => CLASS_OTHER,
+                };
+                let flow = Flow {
+                    uid,
+                    orig_is_lo,
+                    proto,
+                    first_ts: ctx.ts,
+                    last_ts: ctx.ts,
+                    first_frame: frame,
+                    last_frame: frame,
+                    stats: [DirStats::default(); 2],
+                    icmp: None,
+                    vlan: ctx.vlan,
+                    l4,
+                };
+                let (slot, evicted) = table.insert(key, flow, ctx.ts, class);
+                if let Some((k, old)) = evicted {
+                    stats.evicted += 1;
+                    out.push(Self::end_event(k, old, ctx.ts, frame, EndReason::Evicted));
+                }
+                stats.peak_flows = stats.peak_flows.max(table.len() as u64);
+                out.push(Event { ts: ctx.ts, frame, uid: Some(uid), dir: Dir::Orig, kind: EventKind::FlowStart { orig, resp, proto } });
+                slot
+            }
+        };
+        table.touch(slot, ctx.ts);
+        let Some(flow) = table.value_mut(slot) else { return };
+        let dir = if src_is_lo == flow.orig_is_lo { Dir::Orig } else { Dir::Resp };
+        flow.last_ts = flow.last_ts.max(ctx.ts);
+        flow.last_frame = frame;
+        let st = &mut flow.stats[dir.index()];
+        st.pkts += 1;
+        st.ip_bytes += u64::from(ctx.total_len);
+        if ip.truncated {
+            st.truncated += 1;
+        }
+        match st.ttl {
+            None => {
+                st.ttl = Some(ip.ttl);
+                st.ttl_min = ip.ttl;
+                st.ttl_max = ip.ttl;
+            }
+            Some(_) => {
+                st.ttl_min = st.ttl_min.min(ip.ttl);
+                st.ttl_max = st.ttl_max.max(ip.ttl);
+            }
+        }
+        let uid = flow.uid;
+        let mut new_class = None;
+        match (&mut flow.l4, &t) {
+            (L4::Tcp(conn), Transport::Tcp(seg)) => {
+                let was_finished = conn.is_finished();
+                let o = conn.on_segment(dir, ctx.ts, seg);
+                let ev = |kind| Event { ts: ctx.ts, frame, uid: Some(uid), dir, kind };
+                if let Some(count) = o.syn {
+                    out.push(ev(EventKind::TcpSyn { count }));
+                }
+                if let Some(count) = o.syn_ack {
+                    out.push(ev(EventKind::TcpSynAck { count }));
+                }
+                if o.established {
+                    out.push(ev(EventKind::TcpEstablished { rtt: conn.rtt }));
+                }
+                if o.rst {
+                    out.push(ev(EventKind::TcpRst));
+                }
+                if o.fin {
+                    out.push(ev(EventKind::TcpFin));
+                }
+                if conn.is_finished() && !was_finished {
+                    new_class = Some(CLASS_TCP_CLOSED);
+                }
+            }
+            (L4::Udp, Transport::Udp(d)) => st.bytes += u64::from(d.payload_len),
+            _ => {}
+        }
+        if let Some(c) = new_class {
+            table.set_class(slot, c);
+        }
+    }
+
+    /// The flow an ICMP error quotes, if we track it.
+    fn icmp_target(table: &FlowTable<Flow>, m: &IcmpMessage) -> Option<Slot> {
+        let q = m.quoted?;
+        let proto = match q.protocol {
+            decode::ip::PROTO_TCP => Proto::Tcp,
+            decode::ip::PROTO_UDP => Proto::Udp,
+            _ => return None,
+        };
+        let (key, _) = FlowKey::new(
+            Endpoint { addr: q.src, port: q.src_port },
+            Endpoint { addr: q.dst, port: q.dst_port },
+            proto,
+        );
+        table.get(&key)
+    }
+
+    fn note_icmp(table: &mut FlowTable<Flow>, slot: Slot, ctx: &PacketCtx<'_>, msg: IcmpMessage) -> Option<Uid> {
+        table.touch(slot, ctx.ts);
+        let flow = table.value_mut(slot)?;
+        let count = flow.icmp.map_or(0, |n| n.count) + 1;
+        flow.icmp = Some(IcmpNote { ts: ctx.ts, from: ctx.ip.src, msg, count });
+        Some(flow.uid)
+    }
+
+    fn end_event(key: FlowKey, mut flow: Flow, at: Timestamp, frame: u64, end: EndReason) -> Event {
+        let (orig, resp) = if flow.orig_is_lo { (key.lo, key.hi) } else { (key.hi, key.lo) };
+        let mut history = String::new();
+        let mut conn_state = "OTH";
+        let mut syn_count = 0;
+        let mut synack_count = 0;
+        let mut rtt = None;
+        let mut missed = 0;
+        match &mut flow.l4 {
+            L4::Tcp(c) => {
+                c.close();
+                for (i, ep) in c.ep.iter().enumerate() {
+                    flow.stats[i].bytes = ep.seq.max_end().max(0) as u64;
+                    flow.stats[i].retransmissions = ep.retransmissions;
+                    flow.stats[i].out_of_order = ep.out_of_order;
+                    missed += ep.seq.missed;
+                }
+                conn_state = c.conn_state(flow.stats[0].bytes, flow.stats[1].bytes);
+                history = c.history().to_string();
+                syn_count = c.ep[0].syns;
+                synack_count = c.ep[1].syns;
+                rtt = c.rtt;
+            }
+            L4::Udp => {
+                let (o, r) = (flow.stats[0].pkts > 0, flow.stats[1].pkts > 0);
+                conn_state = match (o, r) {
+                    (true, true) => "SF",
+                    (true, false) => "S0",
+                    (false, true) => "SHR",
+                    (false, false) => "OTH",
+                };
+                if o {
+                    history.push('D');
+                }
+                if r {
+                    history.push('d');
+                }
+            }
+            L4::Other => {}
+        }
+        let rec = ConnRecord {
+            uid: flow.uid,
+            ts: flow.first_ts,
+            last_ts: flow.last_ts,
+            proto: flow.proto,
+            orig,
+            resp,
+            conn_state,
+            history,
+            orig_stats: flow.stats[0],
+            resp_stats: flow.stats[1],
+            missed_bytes: missed,
+            syn_count,
+            synack_count,
+            rtt,
+            icmp: flow.icmp,
+            vlan: flow.vlan,
+            first_frame: flow.first_frame,
+            last_frame: flow.last_frame,
+            end,
+        };
+        Event { ts: at, frame, uid: Some(flow.uid), dir: Dir::Orig, kind: EventKind::ConnEnd(Box::new(rec)) }
+    }
+}
+
+/// Counts a weird and emits it unless sampled away (first `burst` of a name, then every 1000th).
+fn emit_weird(
+    stats: &mut Stats,
+    burst: u64,
+    ts: Timestamp,
+    frame: u64,
+    uid: Option<Uid>,
+    name: &'static str,
+    out: &mut Vec<Event>,
+) {
+    let n = stats.count_weird(name);
+    if n <= burst || n % 1000 == 0 {
+        out.push(Event { ts, frame, uid, dir: Dir::Orig, kind: EventKind::Weird { name } });
+    }
+}

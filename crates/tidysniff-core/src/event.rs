@@ -1,0 +1,184 @@
+//! Events: what the engine tells its caller. Each carries the time, the 1-based frame number (as
+//! Wireshark numbers packets across the merged input), the connection uid and the direction.
+
+use crate::decode::IcmpMessage;
+use crate::flow::{Dir, Endpoint, Proto, Uid};
+use crate::time::{Duration, Timestamp};
+use core::net::IpAddr;
+
+/// One event.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    /// Packet time of the packet that caused it (for end-of-flow events: the time it was decided).
+    pub ts: Timestamp,
+    /// 1-based frame number of that packet (0 when no packet caused it, e.g. at end of input).
+    pub frame: u64,
+    /// The connection it belongs to (None for packet-level anomalies outside any flow).
+    pub uid: Option<Uid>,
+    /// Which side sent the packet.
+    pub dir: Dir,
+    /// What happened.
+    pub kind: EventKind,
+}
+
+/// What happened.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum EventKind {
+    /// A new connection (the first packet of a flow).
+    FlowStart {
+        /// Originator.
+        orig: Endpoint,
+        /// Responder.
+        resp: Endpoint,
+        /// Protocol.
+        proto: Proto,
+    },
+    /// A SYN from the originator; `count` is 1 for the first, more for retransmissions.
+    TcpSyn {
+        /// SYNs sent so far.
+        count: u32,
+    },
+    /// A SYN-ACK from the responder; `count` > 1 for retransmissions.
+    TcpSynAck {
+        /// SYN-ACKs sent so far.
+        count: u32,
+    },
+    /// The three-way handshake completed.
+    TcpEstablished {
+        /// Time from the SYN to its SYN-ACK.
+        rtt: Option<Duration>,
+    },
+    /// A RST.
+    TcpRst,
+    /// A FIN.
+    TcpFin,
+    /// An ICMP error about this connection (its quoted packet belongs to it).
+    IcmpError {
+        /// The router or host that sent it.
+        from: IpAddr,
+        /// The message.
+        msg: IcmpMessage,
+    },
+    /// The connection is over; its final record.
+    ConnEnd(Box<ConnRecord>),
+    /// Something malformed or unexpected (Zeek's weird), by stable snake_case name.
+    Weird {
+        /// Stable id such as `ip_truncated`, `frag_overlap_mismatch`.
+        name: &'static str,
+    },
+}
+
+/// Why a connection record was written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndReason {
+    /// Closed by FIN/RST and quiet for the linger time.
+    Closed,
+    /// Idle for its inactivity timeout.
+    Idle,
+    /// Evicted because the flow table was full.
+    Evicted,
+    /// A new connection reused the same addresses and ports.
+    Reused,
+    /// End of input.
+    EndOfInput,
+}
+
+impl EndReason {
+    /// Stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndReason::Closed => "closed",
+            EndReason::Idle => "idle",
+            EndReason::Evicted => "evicted",
+            EndReason::Reused => "reused",
+            EndReason::EndOfInput => "end_of_input",
+        }
+    }
+}
+
+/// Last ICMP error seen about a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IcmpNote {
+    /// When the last one arrived.
+    pub ts: Timestamp,
+    /// Who sent it.
+    pub from: IpAddr,
+    /// The message.
+    pub msg: IcmpMessage,
+    /// How many such errors quoted this connection.
+    pub count: u32,
+}
+
+/// Per-direction counters of a connection.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DirStats {
+    /// Packets.
+    pub pkts: u64,
+    /// Sum of IP total lengths.
+    pub ip_bytes: u64,
+    /// Payload bytes: for TCP from sequence numbers (Zeek), for others the sum of payloads.
+    pub bytes: u64,
+    /// IP TTL / hop limit of the first packet.
+    pub ttl: Option<u8>,
+    /// Lowest TTL seen.
+    pub ttl_min: u8,
+    /// Highest TTL seen.
+    pub ttl_max: u8,
+    /// TCP data segments entirely seen before.
+    pub retransmissions: u32,
+    /// TCP data segments that filled a hole.
+    pub out_of_order: u32,
+    /// Packets cut by the snaplen.
+    pub truncated: u32,
+}
+
+/// The final record of a connection: Zeek conn.log fields and what Zeek lacks.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConnRecord {
+    /// Connection id.
+    pub uid: Uid,
+    /// First packet time.
+    pub ts: Timestamp,
+    /// Last packet time.
+    pub last_ts: Timestamp,
+    /// Protocol.
+    pub proto: Proto,
+    /// Originator.
+    pub orig: Endpoint,
+    /// Responder.
+    pub resp: Endpoint,
+    /// Zeek's conn_state (S0, S1, SF, REJ, ...).
+    pub conn_state: &'static str,
+    /// Zeek's history letters.
+    pub history: String,
+    /// Originator counters.
+    pub orig_stats: DirStats,
+    /// Responder counters.
+    pub resp_stats: DirStats,
+    /// Bytes the capture missed (acknowledged but never seen), both directions.
+    pub missed_bytes: u64,
+    /// SYNs the originator sent, retransmissions included.
+    pub syn_count: u32,
+    /// SYN-ACKs the responder sent, retransmissions included.
+    pub synack_count: u32,
+    /// Handshake RTT (SYN-ACK minus the SYN before it).
+    pub rtt: Option<Duration>,
+    /// Last ICMP error that quoted this connection.
+    pub icmp: Option<IcmpNote>,
+    /// Outer VLAN id of the first packet.
+    pub vlan: Option<u16>,
+    /// Frame number of the first packet.
+    pub first_frame: u64,
+    /// Frame number of the last packet.
+    pub last_frame: u64,
+    /// Why the record was written.
+    pub end: EndReason,
+}
+
+impl ConnRecord {
+    /// Last minus first packet time.
+    pub fn duration(&self) -> Duration {
+        self.last_ts.since(self.ts)
+    }
+}

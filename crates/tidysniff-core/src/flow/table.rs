@@ -1,0 +1,332 @@
+//! The bounded flow table: a hash map from [`FlowKey`] to slots in a slab, with one
+//! least-recently-seen list per timeout class.
+//!
+//! Bounds: at most `max_flows` entries. Inserting into a full table evicts the entry seen least
+//! recently (over all classes) and hands it back so its final record can still be emitted.
+//! Expiry runs on packet time ([`FlowTable::expire`]). To keep the per-packet cost to a field
+//! write, an entry is moved to the front of its list at most once per [`RELINK_GRANULARITY`] of
+//! packet time; expiry double-checks the real last-seen time before removing, so a flow is never
+//! expired early, and eviction order is least-recently-seen to within that granularity.
+
+use super::FlowKey;
+use crate::time::{Duration, Timestamp};
+use rustc_hash::FxBuildHasher;
+
+/// Index of an entry in the table's slab.
+pub type Slot = u32;
+
+const NIL: Slot = Slot::MAX;
+
+/// How stale an entry's list position may get before a packet moves it to the front.
+pub const RELINK_GRANULARITY: Duration = Duration(1_000_000_000);
+
+/// Limits of a [`FlowTable`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FlowTableConfig {
+    /// Most entries kept at once.
+    pub max_flows: usize,
+    /// Idle timeout of each class (index = class number).
+    pub timeouts: Vec<Duration>,
+}
+
+struct Entry<V> {
+    key: FlowKey,
+    value: Option<V>,
+    last_ts: Timestamp,
+    linked_ts: Timestamp,
+    class: u8,
+    prev: Slot,
+    next: Slot,
+}
+
+#[derive(Clone, Copy)]
+struct List {
+    head: Slot,
+    tail: Slot,
+}
+
+/// The flow table. `V` is the per-flow state of the caller.
+pub struct FlowTable<V> {
+    map: hashbrown::HashMap<FlowKey, Slot, FxBuildHasher>,
+    entries: Vec<Entry<V>>,
+    free: Vec<Slot>,
+    lists: Vec<List>,
+    timeouts: Vec<Duration>,
+    max_flows: usize,
+    len: usize,
+}
+
+impl<V> FlowTable<V> {
+    /// An empty table. `timeouts` has one entry per class; at least one class is made.
+    pub fn new(cfg: FlowTableConfig) -> Self {
+        let mut timeouts = cfg.timeouts;
+        if timeouts.is_empty() {
+            timeouts.push(Duration::from_secs(60));
+        }
+        let max_flows = cfg.max_flows.clamp(1, NIL as usize - 1);
+        FlowTable {
+            map: hashbrown::HashMap::with_capacity_and_hasher(max_flows.min(1 << 16), FxBuildHasher),
+            entries: Vec::new(),
+            free: Vec::new(),
+            lists: vec![List { head: NIL, tail: NIL }; timeouts.len()],
+            timeouts,
+            max_flows,
+            len: 0,
+        }
+    }
+
+    /// Number of live entries.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The slot holding `key`.
+    #[inline]
+    pub fn get(&self, key: &FlowKey) -> Option<Slot> {
+        self.map.get(key).copied()
+    }
+
+    /// The key of a live slot.
+    pub fn key(&self, slot: Slot) -> Option<&FlowKey> {
+        self.entries.get(slot as usize).filter(|e| e.value.is_some()).map(|e| &e.key)
+    }
+
+    /// The value of a live slot.
+    #[inline]
+    pub fn value_mut(&mut self, slot: Slot) -> Option<&mut V> {
+        self.entries.get_mut(slot as usize).and_then(|e| e.value.as_mut())
+    }
+
+    /// Inserts a new entry (the key must not be present). When the table is full, the least
+    /// recently seen entry is removed first and returned.
+    pub fn insert(&mut self, key: FlowKey, value: V, ts: Timestamp, class: u8) -> (Slot, Option<(FlowKey, V)>) {
+        let evicted = if self.len >= self.max_flows { self.evict_oldest() } else { None };
+        let class = class.min(self.lists.len() as u8 - 1);
+        let entry = Entry { key, value: Some(value), last_ts: ts, linked_ts: ts, class, prev: NIL, next: NIL };
+        let slot = match self.free.pop() {
+            Some(s) => {
+                self.entries[s as usize] = entry;
+                s
+            }
+            None => {
+                self.entries.push(entry);
+                (self.entries.len() - 1) as Slot
+            }
+        };
+        self.push_front(slot);
+        self.map.insert(key, slot);
+        self.len += 1;
+        (slot, evicted)
+    }
+
+    /// Records activity at `ts` on `slot`.
+    #[inline]
+    pub fn touch(&mut self, slot: Slot, ts: Timestamp) {
+        let Some(e) = self.entries.get_mut(slot as usize) else { return };
+        if ts > e.last_ts {
+            e.last_ts = ts;
+        }
+        if ts.since(e.linked_ts) >= RELINK_GRANULARITY {
+            self.unlink(slot);
+            self.entries[slot as usize].linked_ts = ts;
+            self.push_front(slot);
+        }
+    }
+
+    /// Moves `slot` to another timeout class.
+    pub fn set_class(&mut self, slot: Slot, class: u8) {
+        let class = class.min(self.lists.len() as u8 - 1);
+        let Some(e) = self.entries.get(slot as usize) else { return };
+        if e.value.is_none() || e.class == class {
+            return;
+        }
+        self.unlink(slot);
+        let e = &mut self.entries[slot as usize];
+        e.class = class;
+        e.linked_ts = e.last_ts;
+        self.push_front(slot);
+    }
+
+    /// Removes a live entry.
+    pub fn remove(&mut self, slot: Slot) -> Option<(FlowKey, V)> {
+        let value = self.entries.get_mut(slot as usize)?.value.take()?;
+        self.unlink(slot);
+        let key = self.entries[slot as usize].key;
+        self.map.remove(&key);
+        self.free.push(slot);
+        self.len -= 1;
+        Some((key, value))
+    }
+
+    /// Removes every entry idle for at least its class timeout at `now`, oldest first.
+    pub fn expire(&mut self, now: Timestamp, mut out: impl FnMut(FlowKey, V)) {
+        for class in 0..self.lists.len() {
+            let timeout = self.timeouts[class];
+            loop {
+                let tail = self.lists[class].tail;
+                let Some(e) = self.entries.get(tail as usize) else { break };
+                if now.since(e.linked_ts) < timeout {
+                    break;
+                }
+                if now.since(e.last_ts) < timeout {
+                    // Seen since it was last linked: move it to where it belongs.
+                    let last = e.last_ts;
+                    self.unlink(tail);
+                    self.entries[tail as usize].linked_ts = last;
+                    self.push_front(tail);
+                    continue;
+                }
+                if let Some((k, v)) = self.remove(tail) {
+                    out(k, v);
+                }
+            }
+        }
+    }
+
+    /// Removes every entry (end of input), in no particular order.
+    pub fn drain(&mut self, mut out: impl FnMut(FlowKey, V)) {
+        for slot in 0..self.entries.len() as Slot {
+            if let Some((k, v)) = self.remove(slot) {
+                out(k, v);
+            }
+        }
+        self.entries.clear();
+        self.free.clear();
+    }
+
+    /// Iterates over live slots (for inspection; order unspecified).
+    pub fn slots(&self) -> impl Iterator<Item = Slot> + '_ {
+        self.entries.iter().enumerate().filter(|(_, e)| e.value.is_some()).map(|(i, _)| i as Slot)
+    }
+
+    fn evict_oldest(&mut self) -> Option<(FlowKey, V)> {
+        let oldest = self
+            .lists
+            .iter()
+            .filter_map(|l| self.entries.get(l.tail as usize).map(|e| (e.linked_ts, l.tail)))
+            .min_by_key(|&(ts, _)| ts)?
+            .1;
+        self.remove(oldest)
+    }
+
+    fn unlink(&mut self, slot: Slot) {
+        let (prev, next, class) = {
+            let e = &self.entries[slot as usize];
+            (e.prev, e.next, e.class as usize)
+        };
+        match self.entries.get_mut(prev as usize) {
+            Some(p) => p.next = next,
+            None => self.lists[class].head = next,
+        }
+        match self.entries.get_mut(next as usize) {
+            Some(n) => n.prev = prev,
+            None => self.lists[class].tail = prev,
+        }
+        let e = &mut self.entries[slot as usize];
+        e.prev = NIL;
+        e.next = NIL;
+    }
+
+    fn push_front(&mut self, slot: Slot) {
+        let class = self.entries[slot as usize].class as usize;
+        let head = self.lists[class].head;
+        {
+            let e = &mut self.entries[slot as usize];
+            e.prev = NIL;
+            e.next = head;
+        }
+        match self.entries.get_mut(head as usize) {
+            Some(h) => h.prev = slot,
+            None => self.lists[class].tail = slot,
+        }
+        self.lists[class].head = slot;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flow::{Endpoint, Proto};
+
+    fn key(n: u16) -> FlowKey {
+        FlowKey::new(
+            Endpoint { addr: "10.0.0.1".parse().unwrap(), port: n },
+            Endpoint { addr: "10.0.0.2".parse().unwrap(), port: 80 },
+            Proto::Udp,
+        )
+        .0
+    }
+
+    fn secs(s: i64) -> Timestamp {
+        Timestamp::from_secs_nanos(s, 0)
+    }
+
+    fn table(max: usize) -> FlowTable<u16> {
+        FlowTable::new(FlowTableConfig { max_flows: max, timeouts: vec![Duration::from_secs(60), Duration::from_secs(5)] })
+    }
+
+    #[test]
+    fn full_table_evicts_least_recently_seen() {
+        let mut t = table(3);
+        for n in 0..3 {
+            t.insert(key(n), n, secs(n as i64 * 10), 0);
+        }
+        // flow 0 is touched later, so 1 is now the oldest.
+        let s0 = t.get(&key(0)).unwrap();
+        t.touch(s0, secs(40));
+        let (_, ev) = t.insert(key(9), 9, secs(41), 0);
+        assert_eq!(ev.map(|(_, v)| v), Some(1));
+        assert_eq!(t.len(), 3);
+        assert!(t.get(&key(1)).is_none());
+    }
+
+    #[test]
+    fn expiry_respects_class_timeouts_and_late_activity() {
+        let mut t = table(100);
+        t.insert(key(1), 1, secs(0), 0);
+        let s2 = t.insert(key(2), 2, secs(0), 1).0;
+        let s3 = t.insert(key(3), 3, secs(0), 0).0;
+        t.touch(s3, secs(0) .add(Duration(500_000_000))); // under the relink granularity
+        let mut out = vec![];
+        t.expire(secs(6), |_, v| out.push(v));
+        assert_eq!(out, vec![2]);
+        t.touch(s3, secs(59));
+        t.expire(secs(60), |_, v| out.push(v));
+        assert_eq!(out, vec![2, 1]);
+        t.expire(secs(118), |_, v| out.push(v));
+        assert_eq!(out, vec![2, 1]);
+        t.expire(secs(119), |_, v| out.push(v));
+        assert_eq!(out, vec![2, 1, 3]);
+        assert!(t.is_empty());
+        assert!(t.value_mut(s2).is_none());
+    }
+
+    #[test]
+    fn bounded_under_endless_new_flows() {
+        let mut t = table(1000);
+        let mut evicted = 0;
+        for n in 0..50_000u32 {
+            let (_, ev) = t.insert(key((n % 65_000) as u16).clone_with(n), n as u16, secs(n as i64), 0);
+            evicted += ev.is_some() as u32;
+            let mut sink = |_, _| evicted += 1;
+            t.expire(secs(n as i64), &mut sink);
+        }
+        assert!(t.len() <= 1000);
+        assert_eq!(evicted as usize + t.len(), 50_000);
+    }
+
+    trait CloneWith {
+        fn clone_with(self, n: u32) -> FlowKey;
+    }
+    impl CloneWith for FlowKey {
+        fn clone_with(mut self, n: u32) -> FlowKey {
+            self.lo.addr = core::net::IpAddr::V4(core::net::Ipv4Addr::from(n));
+            self
+        }
+    }
+}

@@ -1,0 +1,206 @@
+//! Reporters: records to text. Pure formatting into a caller's `String` (no I/O here).
+//!
+//! # JSON Lines schema of `conn` records
+//!
+//! One object per line, keys in this order; keys whose value is unknown are omitted (as Zeek's
+//! JSON writer does):
+//!
+//! | key | type | meaning |
+//! |---|---|---|
+//! | `type` | `"conn"` | record type |
+//! | `ts` | number | first packet, seconds since the epoch (6 fractional digits, 9 for ns captures) |
+//! | `uid` | string | connection id, joins with other record types |
+//! | `proto` | string | `tcp`, `udp`, `icmp`, `unknown_transport` |
+//! | `orig_h`, `orig_p`, `resp_h`, `resp_p` | string, number | originator and responder (ICMP: type/code or echo id) |
+//! | `duration` | number | last minus first packet, seconds |
+//! | `orig_bytes`, `resp_bytes` | number | payload bytes (TCP: from sequence numbers, as Zeek) |
+//! | `conn_state` | string | Zeek's conn_state |
+//! | `history` | string | Zeek's history letters (`^` = direction flipped) |
+//! | `orig_pkts`, `orig_ip_bytes`, `resp_pkts`, `resp_ip_bytes` | number | packets and IP bytes |
+//! | `missed_bytes` | number | bytes acknowledged but never captured |
+//! | `syn_count`, `synack_count` | number | SYNs / SYN-ACKs sent, retransmissions included (TCP) |
+//! | `rtt_ms` | number | handshake RTT, SYN to SYN-ACK, milliseconds (TCP with SYN-ACK) |
+//! | `orig_ttl`, `resp_ttl` | number | IP TTL / hop limit of each side's first packet |
+//! | `orig_ttl_range`, `resp_ttl_range` | [min, max] | only when the TTL varied |
+//! | `orig_retrans`, `resp_retrans`, `orig_ooo`, `resp_ooo` | number | retransmitted / out-of-order data segments (TCP) |
+//! | `truncated_pkts` | number | packets cut by the snaplen (omitted when 0) |
+//! | `icmp` | object | last ICMP error quoting this connection: `ts`, `from`, `type`, `code`, `name`, `count` |
+//! | `vlan` | number | outer VLAN id |
+//! | `end` | string | why the record was written: `closed`, `idle`, `evicted`, `reused`, `end_of_input` |
+
+use crate::event::ConnRecord;
+use crate::flow::Proto;
+use crate::time::write_secs;
+use core::fmt::Write;
+
+/// Appends `s` as a JSON string literal.
+pub fn json_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Appends one `conn` record as a JSON object and a newline.
+pub fn conn_json(out: &mut String, r: &ConnRecord) {
+    let o = &r.orig_stats;
+    let p = &r.resp_stats;
+    out.push_str("{\"type\":\"conn\",\"ts\":");
+    let _ = write_secs(out, r.ts.as_nanos());
+    let _ = write!(out, ",\"uid\":\"{}\",\"proto\":\"{}\",\"orig_h\":\"{}\",\"orig_p\":{},\"resp_h\":\"{}\",\"resp_p\":{}",
+        r.uid, r.proto.as_str(), r.orig.addr, r.orig.port, r.resp.addr, r.resp.port);
+    out.push_str(",\"duration\":");
+    let _ = write_secs(out, r.duration().as_nanos());
+    let _ = write!(
+        out,
+        ",\"orig_bytes\":{},\"resp_bytes\":{},\"conn_state\":\"{}\",\"history\":",
+        o.bytes, p.bytes, r.conn_state
+    );
+    json_str(out, &r.history);
+    let _ = write!(
+        out,
+        ",\"orig_pkts\":{},\"orig_ip_bytes\":{},\"resp_pkts\":{},\"resp_ip_bytes\":{},\"missed_bytes\":{}",
+        o.pkts, o.ip_bytes, p.pkts, p.ip_bytes, r.missed_bytes
+    );
+    if r.proto == Proto::Tcp {
+        let _ = write!(out, ",\"syn_count\":{},\"synack_count\":{}", r.syn_count, r.synack_count);
+    }
+    if let Some(rtt) = r.rtt {
+        let _ = write!(out, ",\"rtt_ms\":{:.3}", rtt.as_millis_f64());
+    }
+    for (name, s) in [("orig", o), ("resp", p)] {
+        if let Some(ttl) = s.ttl {
+            let _ = write!(out, ",\"{name}_ttl\":{ttl}");
+            if s.ttl_min != s.ttl_max {
+                let _ = write!(out, ",\"{name}_ttl_range\":[{},{}]", s.ttl_min, s.ttl_max);
+            }
+        }
+    }
+    if r.proto == Proto::Tcp {
+        let _ = write!(
+            out,
+            ",\"orig_retrans\":{},\"resp_retrans\":{},\"orig_ooo\":{},\"resp_ooo\":{}",
+            o.retransmissions, p.retransmissions, o.out_of_order, p.out_of_order
+        );
+    }
+    let trunc = u64::from(o.truncated) + u64::from(p.truncated);
+    if trunc > 0 {
+        let _ = write!(out, ",\"truncated_pkts\":{trunc}");
+    }
+    if let Some(n) = &r.icmp {
+        out.push_str(",\"icmp\":{\"ts\":");
+        let _ = write_secs(out, n.ts.as_nanos());
+        let _ = write!(
+            out,
+            ",\"from\":\"{}\",\"type\":{},\"code\":{},\"name\":\"{}\",\"count\":{}}}",
+            n.from,
+            n.msg.icmp_type,
+            n.msg.code,
+            n.msg.describe(),
+            n.count
+        );
+    }
+    if let Some(v) = r.vlan {
+        let _ = write!(out, ",\"vlan\":{v}");
+    }
+    let _ = writeln!(out, ",\"end\":\"{}\"}}", r.end.as_str());
+}
+
+/// Header line of the text table written by [`conn_text`].
+pub const CONN_TEXT_HEADER: &str = "ts                 uid          proto orig                                           resp                                           state  history          pkts(o/r)     bytes(o/r)          syn rtt_ms   notes\n";
+
+/// Appends one `conn` record as an aligned text line for people.
+pub fn conn_text(out: &mut String, r: &ConnRecord) {
+    let start = out.len();
+    let _ = write_secs(out, r.ts.as_nanos());
+    pad_to(out, start + 19);
+    let _ = write!(out, "{} {:<5} ", r.uid, r.proto.as_str());
+    let col = out.len();
+    let _ = write!(out, "{}", fmt_ep(r.orig.addr, r.orig.port));
+    pad_to(out, col + 47);
+    let col = out.len();
+    let _ = write!(out, "{}", fmt_ep(r.resp.addr, r.resp.port));
+    pad_to(out, col + 47);
+    let col = out.len();
+    let _ = write!(out, "{:<6} {:<16}", r.conn_state, r.history);
+    pad_to(out, col + 24);
+    let col = out.len();
+    let _ = write!(out, "{}/{}", r.orig_stats.pkts, r.resp_stats.pkts);
+    pad_to(out, col + 14);
+    let col = out.len();
+    let _ = write!(out, "{}/{}", r.orig_stats.bytes, r.resp_stats.bytes);
+    pad_to(out, col + 20);
+    let col = out.len();
+    if r.proto == Proto::Tcp {
+        let _ = write!(out, "{}", r.syn_count);
+    } else {
+        out.push('-');
+    }
+    pad_to(out, col + 4);
+    let col = out.len();
+    match r.rtt {
+        Some(rtt) => {
+            let _ = write!(out, "{:.1}", rtt.as_millis_f64());
+        }
+        None => out.push('-'),
+    }
+    pad_to(out, col + 9);
+    let mut notes: Vec<String> = Vec::new();
+    if r.missed_bytes > 0 {
+        notes.push(format!("missed={}", r.missed_bytes));
+    }
+    if let Some(n) = &r.icmp {
+        notes.push(format!("icmp={} from {} x{}", n.msg.describe(), n.from, n.count));
+    }
+    if let Some(v) = r.vlan {
+        notes.push(format!("vlan={v}"));
+    }
+    let retr = r.orig_stats.retransmissions + r.resp_stats.retransmissions;
+    if retr > 0 {
+        notes.push(format!("retrans={retr}"));
+    }
+    out.push_str(&notes.join(" "));
+    while out.ends_with(' ') {
+        out.pop();
+    }
+    out.push('\n');
+}
+
+fn fmt_ep(addr: core::net::IpAddr, port: u16) -> String {
+    match addr {
+        core::net::IpAddr::V4(a) => format!("{a}:{port}"),
+        core::net::IpAddr::V6(a) => format!("[{a}]:{port}"),
+    }
+}
+
+fn pad_to(out: &mut String, col: usize) {
+    if out.len() < col {
+        let n = col - out.len();
+        out.extend(core::iter::repeat_n(' ', n));
+    } else {
+        out.push(' ');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_strings_are_escaped() {
+        let mut s = String::new();
+        json_str(&mut s, "a\"b\\c\n\u{1}");
+        assert_eq!(s, r#""a\"b\\c\n\u0001""#);
+    }
+}

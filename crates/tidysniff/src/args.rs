@@ -1,0 +1,42 @@
+//! Command-line flags as the user typed them (validated in each command's module).
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Reads packet captures and explains what happened on the wire.
+#[derive(Parser, Debug)]
+#[command(name = "tidysniff", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// One record per connection (Zeek conn.log fields), as JSON Lines or an aligned table.
+    Log(LogArgs),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// JSON Lines: one object per line.
+    Json,
+    /// An aligned table for people.
+    Text,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct LogArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value = "json")]
+    pub format: Format,
+    /// Most connections tracked at once (least recently seen are evicted and reported).
+    #[arg(long, default_value_t = 200_000)]
+    pub max_flows: usize,
+    /// Print packet and decode statistics to stderr at the end.
+    #[arg(long)]
+    pub stats: bool,
+    /// pcap or pcapng files, or `-` for standard input; several are merged by timestamp.
+    #[arg(required = true, value_name = "CAPTURE")]
+    pub captures: Vec<PathBuf>,
+}
