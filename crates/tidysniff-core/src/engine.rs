@@ -175,7 +175,7 @@ impl Engine {
             self.stats.truncated += 1;
         }
         let (link, packet) = match decode::decode_frame(pkt.linktype, pkt.data) {
-            Ok(Decoded::Ip { link, packet }) => (link, packet),
+            Ok(Decoded::Ip { link, packet, .. }) => (link, packet),
             Ok(Decoded::NonIp { .. }) => {
                 self.stats.non_ip += 1;
                 return;

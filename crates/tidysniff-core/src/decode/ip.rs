@@ -82,6 +82,8 @@ pub enum DecodeError {
     UdpTruncated,
     /// The ICMP header is cut off.
     IcmpTruncated,
+    /// Tunnels nested deeper than [`super::MAX_ENCAPSULATION`].
+    TooManyEncapsulations,
 }
 
 impl DecodeError {
@@ -98,6 +100,7 @@ impl DecodeError {
             DecodeError::TcpBadOffset => "tcp_bad_data_offset",
             DecodeError::UdpTruncated => "udp_header_truncated",
             DecodeError::IcmpTruncated => "icmp_truncated",
+            DecodeError::TooManyEncapsulations => "too_many_encapsulations",
         }
     }
 }

@@ -91,6 +91,10 @@ pub fn parse_link(linktype: LinkType, data: &[u8]) -> Result<LinkInfo, LinkError
             let proto = be16(data, 0).ok_or(LinkError::Truncated)?;
             Ok(plain(proto, 20))
         }
+        // PPP (9), PPP in HDLC framing (50): the PPP protocol selects what follows.
+        9 | 50 => Ok(plain(0x880B, 0)),
+        // Cisco HDLC (104): address, control, then an EtherType.
+        104 => Ok(plain(be16(data, 2).ok_or(LinkError::Truncated)?, 4)),
         _ => Err(LinkError::UnknownLinkType(linktype)),
     }
 }

@@ -51,7 +51,10 @@ impl LinkType {
         Some(match self.0 {
             0 => "NULL",
             1 => "EN10MB",
+            9 => "PPP",
             12 | 14 | 101 => "RAW",
+            50 => "PPP_HDLC",
+            104 => "C_HDLC",
             108 => "LOOP",
             113 => "LINUX_SLL",
             228 => "IPV4",
