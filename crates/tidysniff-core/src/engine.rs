@@ -23,7 +23,8 @@ pub struct EngineConfig {
     pub max_flows: usize,
     /// Idle timeout of open TCP connections (Zeek `tcp_inactivity_timeout`, 5 min).
     pub tcp_timeout: Duration,
-    /// How long a TCP connection closed by FIN/RST is kept for late packets (Zeek `tcp_close_delay`, 5 s).
+    /// How long a TCP connection closed by FIN/RST is kept for late packets (60 s, Linux TIME_WAIT;
+    /// Zeek's 5 s `tcp_close_delay` splits FIN retransmissions at backoff into new connections).
     pub tcp_close_linger: Duration,
     /// Idle timeout of UDP flows (Zeek `udp_inactivity_timeout`, 1 min).
     pub udp_timeout: Duration,
@@ -40,7 +41,7 @@ impl Default for EngineConfig {
         EngineConfig {
             max_flows: 200_000,
             tcp_timeout: Duration::from_secs(300),
-            tcp_close_linger: Duration::from_secs(5),
+            tcp_close_linger: Duration::from_secs(60),
             udp_timeout: Duration::from_secs(60),
             other_timeout: Duration::from_secs(60),
             defrag: DefragConfig::default(),

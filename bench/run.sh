@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Throughput and peak memory of `tidysniff log` against `tshark -q -z conv,tcp` on the same
+# generated capture. Usage: bench/run.sh [SIZE...]   (default: 1G; e.g. bench/run.sh 1G 4G)
+# The capture is made by `fixturegen bench` (deterministic) under bench-data/ (git-ignored).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time (apt-get install time)"; exit 2; }
+cargo build --release -q -p tidysniff -p fixturegen
+mkdir -p bench-data
+sizes=("$@"); [ ${#sizes[@]} -gt 0 ] || sizes=(1G)
+printf '%-10s %-9s %10s %10s %12s %12s %12s\n' tool size seconds MB/s packets/s peak_MiB flows
+for size in "${sizes[@]}"; do
+  file="bench-data/bench-$size.pcap"
+  [ -f "$file" ] || target/release/fixturegen bench --bytes "$size" --flows 50000 "$file" >&2
+  bytes=$(stat -c %s "$file")
+  cat "$file" > /dev/null   # page cache: measure analysis, not the disk
+  run() { # tool-name command...
+    local name=$1; shift
+    /usr/bin/time -f '%e %M' -o bench-data/time.txt "$@" > bench-data/out.txt 2> bench-data/err.txt
+    read -r secs kib < bench-data/time.txt
+    echo "$name $secs $kib"
+  }
+  read -r _ ts_s ts_k < <(run tidysniff target/release/tidysniff log --stats "$file")
+  pkts=$(grep -oP 'packets: \K[0-9]+' bench-data/err.txt | head -1)
+  flows=$(grep -oP '^\s*flows: \K[0-9]+' bench-data/err.txt | head -1)
+  read -r _ sh_s sh_k < <(run tshark tshark -n -q -z conv,tcp -r "$file")
+  for row in "tidysniff $ts_s $ts_k" "tshark $sh_s $sh_k"; do
+    set -- $row
+    awk -v t="$1" -v sz="$size" -v s="$2" -v k="$3" -v b="$bytes" -v p="$pkts" -v f="$flows" \
+      'BEGIN { printf "%-10s %-9s %10.2f %10.0f %12.0f %12.1f %12s\n", t, sz, s, b/1e6/s, p/s, k/1024, f }'
+  done
+done
