@@ -35,7 +35,12 @@ fn print_events(events: &mut Vec<Event>) {
     for ev in events.drain(..) {
         let uid = ev.uid.map(|u| u.to_string()).unwrap_or_else(|| "-".into());
         let what = match &ev.kind {
-            EventKind::ConnEnd(rec) => format!("conn_end {} {} {}", rec.proto.as_str(), rec.conn_state, rec.history),
+            EventKind::ConnEnd(rec) => format!(
+                "conn_end {} {} {}",
+                rec.proto.as_str(),
+                rec.conn_state,
+                rec.history
+            ),
             other => format!("{other:?}"),
         };
         println!("{} #{} {} {:?} {}", ev.ts, ev.frame, uid, ev.dir, what);

@@ -141,9 +141,17 @@ struct PacketCtx<'a> {
 impl Engine {
     /// An engine with the given limits.
     pub fn new(cfg: EngineConfig) -> Self {
-        let timeouts = vec![cfg.tcp_timeout, cfg.tcp_close_linger, cfg.udp_timeout, cfg.other_timeout];
+        let timeouts = vec![
+            cfg.tcp_timeout,
+            cfg.tcp_close_linger,
+            cfg.udp_timeout,
+            cfg.other_timeout,
+        ];
         Engine {
-            table: FlowTable::new(FlowTableConfig { max_flows: cfg.max_flows, timeouts }),
+            table: FlowTable::new(FlowTableConfig {
+                max_flows: cfg.max_flows,
+                timeouts,
+            }),
             defrag: Defragmenter::new(cfg.defrag.clone()),
             cfg,
             frame: 0,
@@ -183,7 +191,12 @@ impl Engine {
             }
             Err(e) => {
                 if let DecodeError::UnknownLinkType(_) = e {
-                    match self.stats.unknown_linktypes.iter_mut().find(|(l, _)| *l == pkt.linktype) {
+                    match self
+                        .stats
+                        .unknown_linktypes
+                        .iter_mut()
+                        .find(|(l, _)| *l == pkt.linktype)
+                    {
                         Some((_, c)) => *c += 1,
                         None => self.stats.unknown_linktypes.push((pkt.linktype, 1)),
                     }
@@ -193,11 +206,21 @@ impl Engine {
             }
         };
         let ip = packet.ip;
-        let ctx = PacketCtx { ts, ip: &ip, total_len: packet.total_len, vlan: link.vlan };
+        let ctx = PacketCtx {
+            ts,
+            ip: &ip,
+            total_len: packet.total_len,
+            vlan: link.vlan,
+        };
         if let Some(frag) = packet.fragment {
             self.stats.fragments += 1;
             let fragment = Fragment {
-                key: FragKey { src: ip.src, dst: ip.dst, protocol: ip.protocol, id: frag.id },
+                key: FragKey {
+                    src: ip.src,
+                    dst: ip.dst,
+                    protocol: ip.protocol,
+                    id: frag.id,
+                },
                 offset: frag.offset,
                 more_fragments: frag.more,
                 data: packet.payload,
@@ -207,7 +230,9 @@ impl Engine {
             let burst = self.cfg.weird_burst;
             match self.defrag.push(ts, &fragment) {
                 DefragOutcome::Pending => {}
-                DefragOutcome::Failed(w) => emit_weird(&mut self.stats, burst, ts, frame, None, w.name(), out),
+                DefragOutcome::Failed(w) => {
+                    emit_weird(&mut self.stats, burst, ts, frame, None, w.name(), out)
+                }
                 DefragOutcome::Complete { payload, .. } => {
                     self.stats.reassembled += 1;
                     // Split borrows: the payload lives in `self.defrag`, the rest is separate.
@@ -222,7 +247,9 @@ impl Engine {
                             t,
                             out,
                         ),
-                        Err(e) => emit_weird(&mut self.stats, burst, ts, frame, None, e.name(), out),
+                        Err(e) => {
+                            emit_weird(&mut self.stats, burst, ts, frame, None, e.name(), out)
+                        }
                     }
                 }
             }
@@ -297,7 +324,15 @@ impl Engine {
     }
 
     fn weird(&mut self, ts: Timestamp, uid: Option<Uid>, name: &'static str, out: &mut Vec<Event>) {
-        emit_weird(&mut self.stats, self.cfg.weird_burst, ts, self.frame, uid, name, out);
+        emit_weird(
+            &mut self.stats,
+            self.cfg.weird_burst,
+            ts,
+            self.frame,
+            uid,
+            name,
+            out,
+        );
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -324,20 +359,33 @@ impl Engine {
                                 frame,
                                 uid: Some(uid),
                                 dir: Dir::Resp,
-                                kind: EventKind::IcmpError { from: ip.src, msg: *m },
+                                kind: EventKind::IcmpError {
+                                    from: ip.src,
+                                    msg: *m,
+                                },
                             });
                             return;
                         }
                     }
                 }
                 // Zeek's convention: ports carry type and code; echoes pair by identifier.
-                let (a, b) = if m.is_echo() { (m.echo_id, m.echo_id) } else { (u16::from(m.icmp_type), u16::from(m.code)) };
+                let (a, b) = if m.is_echo() {
+                    (m.echo_id, m.echo_id)
+                } else {
+                    (u16::from(m.icmp_type), u16::from(m.code))
+                };
                 (Proto::Icmp, a, b)
             }
             Transport::Other(p) => (Proto::Other(*p), 0, 0),
         };
-        let src = Endpoint { addr: ip.src, port: sport };
-        let dst = Endpoint { addr: ip.dst, port: dport };
+        let src = Endpoint {
+            addr: ip.src,
+            port: sport,
+        };
+        let dst = Endpoint {
+            addr: ip.dst,
+            port: dport,
+        };
         let (key, src_is_lo) = FlowKey::new(src, dst, proto);
 
         let mut slot = table.get(&key);
@@ -346,7 +394,11 @@ impl Engine {
             if seg.flags & (tcp_flags::SYN | tcp_flags::ACK | tcp_flags::RST) == tcp_flags::SYN {
                 if let Some(f) = table.value_mut(s) {
                     if let L4::Tcp(c) = &f.l4 {
-                        let dir = if src_is_lo == f.orig_is_lo { Dir::Orig } else { Dir::Resp };
+                        let dir = if src_is_lo == f.orig_is_lo {
+                            Dir::Orig
+                        } else {
+                            Dir::Resp
+                        };
                         if c.is_closing() && c.ep[dir.index()].isn != Some(seg.seq) {
                             if let Some((k, old)) = table.remove(s) {
                                 out.push(Self::end_event(k, old, ctx.ts, frame, EndReason::Reused));
@@ -398,13 +450,25 @@ impl Engine {
                     out.push(Self::end_event(k, old, ctx.ts, frame, EndReason::Evicted));
                 }
                 stats.peak_flows = stats.peak_flows.max(table.len() as u64);
-                out.push(Event { ts: ctx.ts, frame, uid: Some(uid), dir: Dir::Orig, kind: EventKind::FlowStart { orig, resp, proto } });
+                out.push(Event {
+                    ts: ctx.ts,
+                    frame,
+                    uid: Some(uid),
+                    dir: Dir::Orig,
+                    kind: EventKind::FlowStart { orig, resp, proto },
+                });
                 slot
             }
         };
         table.touch(slot, ctx.ts);
-        let Some(flow) = table.value_mut(slot) else { return };
-        let dir = if src_is_lo == flow.orig_is_lo { Dir::Orig } else { Dir::Resp };
+        let Some(flow) = table.value_mut(slot) else {
+            return;
+        };
+        let dir = if src_is_lo == flow.orig_is_lo {
+            Dir::Orig
+        } else {
+            Dir::Resp
+        };
         flow.last_ts = flow.last_ts.max(ctx.ts);
         flow.last_frame = frame;
         let st = &mut flow.stats[dir.index()];
@@ -430,7 +494,13 @@ impl Engine {
             (L4::Tcp(conn), Transport::Tcp(seg)) => {
                 let was_finished = conn.is_finished();
                 let o = conn.on_segment(dir, ctx.ts, seg);
-                let ev = |kind| Event { ts: ctx.ts, frame, uid: Some(uid), dir, kind };
+                let ev = |kind| Event {
+                    ts: ctx.ts,
+                    frame,
+                    uid: Some(uid),
+                    dir,
+                    kind,
+                };
                 if let Some(count) = o.syn {
                     out.push(ev(EventKind::TcpSyn { count }));
                 }
@@ -467,23 +537,43 @@ impl Engine {
             _ => return None,
         };
         let (key, _) = FlowKey::new(
-            Endpoint { addr: q.src, port: q.src_port },
-            Endpoint { addr: q.dst, port: q.dst_port },
+            Endpoint {
+                addr: q.src,
+                port: q.src_port,
+            },
+            Endpoint {
+                addr: q.dst,
+                port: q.dst_port,
+            },
             proto,
         );
         table.get(&key)
     }
 
-    fn note_icmp(table: &mut FlowTable<Flow>, slot: Slot, ctx: &PacketCtx<'_>, msg: IcmpMessage) -> Option<Uid> {
+    fn note_icmp(
+        table: &mut FlowTable<Flow>,
+        slot: Slot,
+        ctx: &PacketCtx<'_>,
+        msg: IcmpMessage,
+    ) -> Option<Uid> {
         table.touch(slot, ctx.ts);
         let flow = table.value_mut(slot)?;
         let count = flow.icmp.map_or(0, |n| n.count) + 1;
-        flow.icmp = Some(IcmpNote { ts: ctx.ts, from: ctx.ip.src, msg, count });
+        flow.icmp = Some(IcmpNote {
+            ts: ctx.ts,
+            from: ctx.ip.src,
+            msg,
+            count,
+        });
         Some(flow.uid)
     }
 
     fn end_event(key: FlowKey, mut flow: Flow, at: Timestamp, frame: u64, end: EndReason) -> Event {
-        let (orig, resp) = if flow.orig_is_lo { (key.lo, key.hi) } else { (key.hi, key.lo) };
+        let (orig, resp) = if flow.orig_is_lo {
+            (key.lo, key.hi)
+        } else {
+            (key.hi, key.lo)
+        };
         let mut history = String::new();
         let mut conn_state = "OTH";
         let mut syn_count = 0;
@@ -543,7 +633,13 @@ impl Engine {
             last_frame: flow.last_frame,
             end,
         };
-        Event { ts: at, frame, uid: Some(flow.uid), dir: Dir::Orig, kind: EventKind::ConnEnd(Box::new(rec)) }
+        Event {
+            ts: at,
+            frame,
+            uid: Some(flow.uid),
+            dir: Dir::Orig,
+            kind: EventKind::ConnEnd(Box::new(rec)),
+        }
     }
 }
 
@@ -559,6 +655,12 @@ fn emit_weird(
 ) {
     let n = stats.count_weird(name);
     if n <= burst || n % 1000 == 0 {
-        out.push(Event { ts, frame, uid, dir: Dir::Orig, kind: EventKind::Weird { name } });
+        out.push(Event {
+            ts,
+            frame,
+            uid,
+            dir: Dir::Orig,
+            kind: EventKind::Weird { name },
+        });
     }
 }

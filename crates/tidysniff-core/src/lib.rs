@@ -2,11 +2,11 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod source;
-pub mod time;
 pub mod decode;
-pub mod flow;
-pub mod tcp;
 pub mod engine;
 pub mod event;
+pub mod flow;
 pub mod report;
+pub mod source;
+pub mod tcp;
+pub mod time;

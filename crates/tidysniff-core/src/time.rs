@@ -110,8 +110,14 @@ mod tests {
 
     #[test]
     fn secs_are_printed_with_micro_or_nano_digits() {
-        assert_eq!(Timestamp::from_secs_micros(1_700_000_000, 5).to_string(), "1700000000.000005");
-        assert_eq!(Timestamp::from_secs_nanos(1_700_000_000, 123_456_789).to_string(), "1700000000.123456789");
+        assert_eq!(
+            Timestamp::from_secs_micros(1_700_000_000, 5).to_string(),
+            "1700000000.000005"
+        );
+        assert_eq!(
+            Timestamp::from_secs_nanos(1_700_000_000, 123_456_789).to_string(),
+            "1700000000.123456789"
+        );
         assert_eq!(Duration(-1_500_000_000).to_string(), "-1.500000");
         assert_eq!(Duration(0).to_string(), "0.000000");
     }

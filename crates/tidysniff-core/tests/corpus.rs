@@ -77,13 +77,18 @@ fn tshark_streams(path: &Path) -> Option<u64> {
 }
 
 fn captures(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     let mut entries: Vec<_> = rd.flatten().map(|e| e.path()).collect();
     entries.sort();
     for p in entries {
         if p.is_dir() {
             captures(&p, out);
-        } else if matches!(p.extension().and_then(|e| e.to_str()), Some("pcap" | "pcapng" | "cap")) {
+        } else if matches!(
+            p.extension().and_then(|e| e.to_str()),
+            Some("pcap" | "pcapng" | "cap")
+        ) {
             out.push(p);
         }
     }
@@ -92,10 +97,20 @@ fn captures(dir: &Path, out: &mut Vec<PathBuf>) {
 fn disagreements() -> BTreeMap<String, (u64, u64, String)> {
     let text = include_str!("corpus-tcp-disagreements.tsv");
     let mut m = BTreeMap::new();
-    for line in text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
         let f: Vec<&str> = line.splitn(4, '\t').collect();
-        assert_eq!(f.len(), 4, "bad line in corpus-tcp-disagreements.tsv: {line}");
-        let n = |s: &str| s.parse::<u64>().unwrap_or_else(|_| panic!("bad number in: {line}"));
+        assert_eq!(
+            f.len(),
+            4,
+            "bad line in corpus-tcp-disagreements.tsv: {line}"
+        );
+        let n = |s: &str| {
+            s.parse::<u64>()
+                .unwrap_or_else(|_| panic!("bad number in: {line}"))
+        };
         m.insert(f[0].to_string(), (n(f[1]), n(f[2]), f[3].to_string()));
     }
     m
@@ -110,27 +125,37 @@ fn corpus_is_read_without_panic_and_agrees_with_tshark() {
     let mut files = Vec::new();
     captures(&root, &mut files);
     assert!(!files.is_empty(), "no captures under {}", root.display());
-    let use_tshark = Command::new("tshark").arg("--version").output().is_ok_and(|o| o.status.success());
+    let use_tshark = Command::new("tshark")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
     let known = disagreements();
 
     let queue = Arc::new(Mutex::new(files.clone()));
     let (tx, rx) = mpsc::channel();
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).min(4);
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(4);
     for _ in 0..workers {
         let queue = Arc::clone(&queue);
         let tx = tx.clone();
-        std::thread::spawn(move || loop {
-            let Some(path) = queue.lock().ok().and_then(|mut q| q.pop()) else { break };
-            // Analysis on its own thread so a hang is caught by the timeout below.
-            let (atx, arx) = mpsc::channel();
-            let p2 = path.clone();
-            std::thread::spawn(move || {
-                let _ = atx.send(analyze(&p2));
-            });
-            let ours = arx.recv_timeout(Duration::from_secs(120));
-            let theirs = if use_tshark && ours.is_ok() { tshark_streams(&path) } else { None };
-            if tx.send((path, ours, theirs)).is_err() {
-                break;
+        std::thread::spawn(move || {
+            while let Some(path) = queue.lock().ok().and_then(|mut q| q.pop()) {
+                // Analysis on its own thread so a hang is caught by the timeout below.
+                let (atx, arx) = mpsc::channel();
+                let p2 = path.clone();
+                std::thread::spawn(move || {
+                    let _ = atx.send(analyze(&p2));
+                });
+                let ours = arx.recv_timeout(Duration::from_secs(120));
+                let theirs = if use_tshark && ours.is_ok() {
+                    tshark_streams(&path)
+                } else {
+                    None
+                };
+                if tx.send((path, ours, theirs)).is_err() {
+                    break;
+                }
             }
         });
     }
@@ -140,7 +165,11 @@ fn corpus_is_read_without_panic_and_agrees_with_tshark() {
     let (mut compared, mut read_errors, mut agreed, mut listed) = (0, 0, 0, 0);
     let mut packets = 0u64;
     for (path, ours, theirs) in rx {
-        let rel = path.strip_prefix(&root).unwrap_or(&path).to_string_lossy().into_owned();
+        let rel = path
+            .strip_prefix(&root)
+            .unwrap_or(&path)
+            .to_string_lossy()
+            .into_owned();
         let (pkts, tcp, err) = match ours {
             Ok(r) => r,
             Err(_) => {
@@ -166,5 +195,10 @@ fn corpus_is_read_without_panic_and_agrees_with_tshark() {
          tshark compared {compared}: {agreed} agree, {listed} listed disagreements",
         files.len()
     );
-    assert!(failures.is_empty(), "{} problems:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} problems:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

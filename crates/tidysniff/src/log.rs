@@ -13,7 +13,9 @@ use tidysniff_core::source::{CaptureReader, MergedSource, PacketSource, SourceEr
 use crate::args::{Format, LogArgs};
 
 /// Opens every capture before reading any, so a bad path fails fast with exit 2.
-pub fn open_sources(paths: &[std::path::PathBuf]) -> anyhow::Result<(Box<dyn PacketSource + Send>, bool)> {
+pub fn open_sources(
+    paths: &[std::path::PathBuf],
+) -> anyhow::Result<(Box<dyn PacketSource + Send>, bool)> {
     let mut sources: Vec<Box<dyn PacketSource + Send>> = Vec::new();
     let mut stdin_used = false;
     for p in paths {
@@ -27,14 +29,20 @@ pub fn open_sources(paths: &[std::path::PathBuf]) -> anyhow::Result<(Box<dyn Pac
             sources.push(Box::new(r));
         }
     }
-    let src: Box<dyn PacketSource + Send> =
-        if sources.len() == 1 { sources.remove(0) } else { Box::new(MergedSource::new(sources)) };
+    let src: Box<dyn PacketSource + Send> = if sources.len() == 1 {
+        sources.remove(0)
+    } else {
+        Box::new(MergedSource::new(sources))
+    };
     Ok((src, stdin_used))
 }
 
 pub fn run(args: LogArgs) -> anyhow::Result<ExitCode> {
     let (mut source, streaming) = open_sources(&args.captures)?;
-    let cfg = EngineConfig { max_flows: args.max_flows, ..EngineConfig::default() };
+    let cfg = EngineConfig {
+        max_flows: args.max_flows,
+        ..EngineConfig::default()
+    };
     let mut engine = Engine::new(cfg);
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
@@ -50,7 +58,10 @@ pub fn run(args: LogArgs) -> anyhow::Result<ExitCode> {
             Ok(None) => break,
             Err(e) => {
                 warn_source(&e);
-                if !matches!(e, SourceError::Truncated { .. } | SourceError::Corrupt { .. }) {
+                if !matches!(
+                    e,
+                    SourceError::Truncated { .. } | SourceError::Corrupt { .. }
+                ) {
                     // Other errors (I/O) end the input too, but say so plainly.
                 }
                 break;
@@ -77,7 +88,12 @@ fn warn_source(e: &SourceError) {
     eprintln!("tidysniff: warning: {e}; analyzed up to that point");
 }
 
-fn write_events(out: &mut impl Write, line: &mut String, events: &[Event], format: Format) -> io::Result<()> {
+fn write_events(
+    out: &mut impl Write,
+    line: &mut String,
+    events: &[Event],
+    format: Format,
+) -> io::Result<()> {
     for ev in events {
         if let EventKind::ConnEnd(rec) = &ev.kind {
             line.clear();

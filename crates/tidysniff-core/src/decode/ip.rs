@@ -122,7 +122,11 @@ pub fn parse_ip(data: &[u8]) -> Result<IpPacket<'_>, DecodeError> {
             let h = v4.header();
             let total = u32::from(h.total_len());
             let hl = u32::from(h.ihl()) * 4;
-            let payload_len = if total >= hl && total != 0 { total - hl } else { claimed };
+            let payload_len = if total >= hl && total != 0 {
+                total - hl
+            } else {
+                claimed
+            };
             let frag_off = u32::from(h.fragments_offset().value()) * 8;
             let fragment = (h.more_fragments() || frag_off != 0).then_some(FragInfo {
                 offset: frag_off,
@@ -317,7 +321,10 @@ impl IcmpMessage {
 
     /// True when the error says a filter refused the packet (IPv4 codes 9, 10, 13; IPv6 codes 1, 5, 6).
     pub fn is_admin_prohibited(&self) -> bool {
-        matches!((self.v6, self.icmp_type, self.code), (false, 3, 9 | 10 | 13) | (true, 1, 1 | 5 | 6))
+        matches!(
+            (self.v6, self.icmp_type, self.code),
+            (false, 3, 9 | 10 | 13) | (true, 1, 1 | 5 | 6)
+        )
     }
 }
 
@@ -348,11 +355,23 @@ fn be32(d: &[u8], at: usize) -> Option<u32> {
 
 /// Decodes the transport header of `data` (the IP payload), whose length the IP header gave as
 /// `claimed_len`.
-pub fn parse_transport(protocol: u8, data: &[u8], claimed_len: u32) -> Result<Transport<'_>, DecodeError> {
+pub fn parse_transport(
+    protocol: u8,
+    data: &[u8],
+    claimed_len: u32,
+) -> Result<Transport<'_>, DecodeError> {
     let claimed_len = claimed_len.max(data.len() as u32);
     match protocol {
         PROTO_TCP => {
-            let (Some(src_port), Some(dst_port), Some(seq), Some(ack), Some(&off), Some(&flags), Some(window)) = (
+            let (
+                Some(src_port),
+                Some(dst_port),
+                Some(seq),
+                Some(ack),
+                Some(&off),
+                Some(&flags),
+                Some(window),
+            ) = (
                 be16(data, 0),
                 be16(data, 2),
                 be32(data, 4),
@@ -360,7 +379,8 @@ pub fn parse_transport(protocol: u8, data: &[u8], claimed_len: u32) -> Result<Tr
                 data.get(12),
                 data.get(13),
                 be16(data, 14),
-            ) else {
+            )
+            else {
                 return Err(DecodeError::TcpTruncated);
             };
             let hl = usize::from(off >> 4) * 4;
@@ -381,12 +401,18 @@ pub fn parse_transport(protocol: u8, data: &[u8], claimed_len: u32) -> Result<Tr
             }))
         }
         PROTO_UDP => {
-            let (Some(src_port), Some(dst_port), Some(ulen)) = (be16(data, 0), be16(data, 2), be16(data, 4)) else {
+            let (Some(src_port), Some(dst_port), Some(ulen)) =
+                (be16(data, 0), be16(data, 2), be16(data, 4))
+            else {
                 return Err(DecodeError::UdpTruncated);
             };
             let ulen = u32::from(ulen);
             // A UDP length of 0 (jumbograms) or beyond the IP length: trust IP.
-            let payload_len = if (8..=claimed_len).contains(&ulen) { ulen - 8 } else { claimed_len.saturating_sub(8) };
+            let payload_len = if (8..=claimed_len).contains(&ulen) {
+                ulen - 8
+            } else {
+                claimed_len.saturating_sub(8)
+            };
             let end = (8 + payload_len as usize).min(data.len());
             Ok(Transport::Udp(UdpDatagram {
                 src_port,
@@ -400,7 +426,13 @@ pub fn parse_transport(protocol: u8, data: &[u8], claimed_len: u32) -> Result<Tr
             let (Some(&icmp_type), Some(&code)) = (data.first(), data.get(1)) else {
                 return Err(DecodeError::IcmpTruncated);
             };
-            let mut msg = IcmpMessage { v6, icmp_type, code, echo_id: 0, quoted: None };
+            let mut msg = IcmpMessage {
+                v6,
+                icmp_type,
+                code,
+                echo_id: 0,
+                quoted: None,
+            };
             if msg.is_echo() {
                 msg.echo_id = be16(data, 4).unwrap_or(0);
             } else if msg.is_error() {
@@ -421,7 +453,13 @@ fn parse_quoted(data: &[u8]) -> Option<QuotedFlow> {
         }
         _ => (0, 0),
     };
-    Some(QuotedFlow { src: inner.ip.src, dst: inner.ip.dst, protocol: inner.ip.protocol, src_port, dst_port })
+    Some(QuotedFlow {
+        src: inner.ip.src,
+        dst: inner.ip.dst,
+        protocol: inner.ip.protocol,
+        src_port,
+        dst_port,
+    })
 }
 
 #[cfg(test)]
@@ -430,9 +468,11 @@ mod tests {
 
     // IPv4 20 bytes + TCP SYN 20 bytes, 10.0.0.2:40000 -> 192.0.2.10:80
     const SYN: [u8; 40] = [
-        0x45, 0x00, 0x00, 0x28, 0x00, 0x01, 0x40, 0x00, 0x40, 0x06, 0x00, 0x00, // ver/ihl .. ttl 64 proto 6
+        0x45, 0x00, 0x00, 0x28, 0x00, 0x01, 0x40, 0x00, 0x40, 0x06, 0x00,
+        0x00, // ver/ihl .. ttl 64 proto 6
         10, 0, 0, 2, 192, 0, 2, 10, // src, dst
-        0x9c, 0x40, 0x00, 0x50, 0x00, 0x00, 0x03, 0xe8, 0x00, 0x00, 0x00, 0x00, // ports, seq 1000, ack 0
+        0x9c, 0x40, 0x00, 0x50, 0x00, 0x00, 0x03, 0xe8, 0x00, 0x00, 0x00,
+        0x00, // ports, seq 1000, ack 0
         0x50, 0x02, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, // off 5, SYN, window
     ];
 
@@ -442,10 +482,14 @@ mod tests {
         assert_eq!(p.ip.ttl, 64);
         assert!(p.ip.df);
         assert_eq!(p.fragment, None);
-        let Transport::Tcp(t) = parse_transport(p.ip.protocol, p.payload, p.payload_len).unwrap() else {
+        let Transport::Tcp(t) = parse_transport(p.ip.protocol, p.payload, p.payload_len).unwrap()
+        else {
             panic!("not tcp")
         };
-        assert_eq!((t.src_port, t.dst_port, t.seq, t.flags), (40000, 80, 1000, tcp_flags::SYN));
+        assert_eq!(
+            (t.src_port, t.dst_port, t.seq, t.flags),
+            (40000, 80, 1000, tcp_flags::SYN)
+        );
         assert_eq!(t.payload_len, 0);
     }
 
@@ -457,7 +501,8 @@ mod tests {
         ];
         pkt.extend_from_slice(&SYN[..28]);
         let p = parse_ip(&pkt).unwrap();
-        let Transport::Icmp(m) = parse_transport(p.ip.protocol, p.payload, p.payload_len).unwrap() else {
+        let Transport::Icmp(m) = parse_transport(p.ip.protocol, p.payload, p.payload_len).unwrap()
+        else {
             panic!("not icmp")
         };
         assert!(m.is_admin_prohibited());
@@ -472,7 +517,9 @@ mod tests {
         pkt[2..4].copy_from_slice(&1500u16.to_be_bytes());
         let p = parse_ip(&pkt).unwrap();
         assert!(p.ip.truncated);
-        let Transport::Tcp(t) = parse_transport(6, p.payload, p.payload_len).unwrap() else { panic!() };
+        let Transport::Tcp(t) = parse_transport(6, p.payload, p.payload_len).unwrap() else {
+            panic!()
+        };
         assert_eq!(t.payload_len, 1460);
         assert!(t.payload.is_empty());
     }

@@ -54,7 +54,12 @@ fn bytes4(d: &[u8], at: usize) -> Option<[u8; 4]> {
 
 /// Finds the network layer of a frame of the given link type.
 pub fn parse_link(linktype: LinkType, data: &[u8]) -> Result<LinkInfo, LinkError> {
-    let plain = |ether_type, offset| LinkInfo { ether_type, offset, vlan: None, inner_vlan: None };
+    let plain = |ether_type, offset| LinkInfo {
+        ether_type,
+        offset,
+        vlan: None,
+        inner_vlan: None,
+    };
     match linktype.0 {
         1 => parse_ethernet(data),
         // RAW: the IP version is in the first nibble.
@@ -69,7 +74,11 @@ pub fn parse_link(linktype: LinkType, data: &[u8]) -> Result<LinkInfo, LinkError
         0 | 108 => {
             let b = bytes4(data, 0).ok_or(LinkError::Truncated)?;
             // NULL is in the capturing host's byte order, LOOP in network order; accept both.
-            let af = if linktype.0 == 108 { u32::from_be_bytes(b) } else { u32::from_le_bytes(b) };
+            let af = if linktype.0 == 108 {
+                u32::from_be_bytes(b)
+            } else {
+                u32::from_le_bytes(b)
+            };
             let af = if af > 0xffff { af.swap_bytes() } else { af };
             match af {
                 2 => Ok(plain(ETHERTYPE_IPV4, 4)),
@@ -105,7 +114,10 @@ fn parse_ethernet(data: &[u8]) -> Result<LinkInfo, LinkError> {
     let mut vlan = None;
     let mut inner_vlan = None;
     let mut tags = 0;
-    while matches!(ether_type, ETHERTYPE_VLAN | ETHERTYPE_QINQ | ETHERTYPE_QINQ_OLD) {
+    while matches!(
+        ether_type,
+        ETHERTYPE_VLAN | ETHERTYPE_QINQ | ETHERTYPE_QINQ_OLD
+    ) {
         if tags == MAX_VLAN_TAGS {
             return Err(LinkError::TooManyVlanTags);
         }
@@ -120,7 +132,12 @@ fn parse_ethernet(data: &[u8]) -> Result<LinkInfo, LinkError> {
         offset += 4;
         tags += 1;
     }
-    Ok(LinkInfo { ether_type, offset, vlan, inner_vlan })
+    Ok(LinkInfo {
+        ether_type,
+        offset,
+        vlan,
+        inner_vlan,
+    })
 }
 
 #[cfg(test)]
@@ -131,9 +148,19 @@ mod tests {
     fn ethernet_with_qinq_reports_both_tags() {
         // dst, src, 88a8 [vid 200] 8100 [vid 300] 0800
         let mut f = vec![0u8; 12];
-        f.extend_from_slice(&[0x88, 0xa8, 0x00, 0xc8, 0x81, 0x00, 0x01, 0x2c, 0x08, 0x00, 0x45]);
+        f.extend_from_slice(&[
+            0x88, 0xa8, 0x00, 0xc8, 0x81, 0x00, 0x01, 0x2c, 0x08, 0x00, 0x45,
+        ]);
         let l = parse_link(LinkType::ETHERNET, &f).unwrap();
-        assert_eq!(l, LinkInfo { ether_type: 0x0800, offset: 22, vlan: Some(200), inner_vlan: Some(300) });
+        assert_eq!(
+            l,
+            LinkInfo {
+                ether_type: 0x0800,
+                offset: 22,
+                vlan: Some(200),
+                inner_vlan: Some(300)
+            }
+        );
     }
 
     #[test]
@@ -143,15 +170,36 @@ mod tests {
                 let _ = parse_link(LinkType(lt), &vec![0x81; n]);
             }
         }
-        assert_eq!(parse_link(LinkType::ETHERNET, &[0; 13]), Err(LinkError::Truncated));
-        assert_eq!(parse_link(LinkType(9999), &[0; 40]), Err(LinkError::UnknownLinkType(LinkType(9999))));
+        assert_eq!(
+            parse_link(LinkType::ETHERNET, &[0; 13]),
+            Err(LinkError::Truncated)
+        );
+        assert_eq!(
+            parse_link(LinkType(9999), &[0; 40]),
+            Err(LinkError::UnknownLinkType(LinkType(9999)))
+        );
     }
 
     #[test]
     fn null_and_loop_families_in_either_order() {
-        assert_eq!(parse_link(LinkType::NULL, &[2, 0, 0, 0]).unwrap().ether_type, ETHERTYPE_IPV4);
-        assert_eq!(parse_link(LinkType::NULL, &[0, 0, 0, 30]).unwrap().ether_type, ETHERTYPE_IPV6);
-        assert_eq!(parse_link(LinkType::LOOP, &[0, 0, 0, 24]).unwrap().ether_type, ETHERTYPE_IPV6);
+        assert_eq!(
+            parse_link(LinkType::NULL, &[2, 0, 0, 0])
+                .unwrap()
+                .ether_type,
+            ETHERTYPE_IPV4
+        );
+        assert_eq!(
+            parse_link(LinkType::NULL, &[0, 0, 0, 30])
+                .unwrap()
+                .ether_type,
+            ETHERTYPE_IPV6
+        );
+        assert_eq!(
+            parse_link(LinkType::LOOP, &[0, 0, 0, 24])
+                .unwrap()
+                .ether_type,
+            ETHERTYPE_IPV6
+        );
         assert_eq!(
             parse_link(LinkType::NULL, &[7, 0, 0, 0]),
             Err(LinkError::UnknownAddressFamily(7))
@@ -163,10 +211,21 @@ mod tests {
         let mut sll = vec![0u8; 16];
         sll[14] = 0x86;
         sll[15] = 0xdd;
-        assert_eq!(parse_link(LinkType::LINUX_SLL, &sll).unwrap(), LinkInfo { ether_type: ETHERTYPE_IPV6, offset: 16, vlan: None, inner_vlan: None });
+        assert_eq!(
+            parse_link(LinkType::LINUX_SLL, &sll).unwrap(),
+            LinkInfo {
+                ether_type: ETHERTYPE_IPV6,
+                offset: 16,
+                vlan: None,
+                inner_vlan: None
+            }
+        );
         let mut sll2 = vec![0u8; 20];
         sll2[0] = 0x08;
         assert_eq!(parse_link(LinkType::LINUX_SLL2, &sll2).unwrap().offset, 20);
-        assert_eq!(parse_link(LinkType::LINUX_SLL2, &sll2[..19]), Err(LinkError::Truncated));
+        assert_eq!(
+            parse_link(LinkType::LINUX_SLL2, &sll2[..19]),
+            Err(LinkError::Truncated)
+        );
     }
 }

@@ -9,8 +9,8 @@ pub mod ip;
 pub mod link;
 
 pub use ip::{
-    parse_ip, parse_transport, tcp_flags, DecodeError, FragInfo, IcmpMessage, IpInfo, IpPacket, QuotedFlow,
-    TcpSegment, Transport, UdpDatagram,
+    parse_ip, parse_transport, tcp_flags, DecodeError, FragInfo, IcmpMessage, IpInfo, IpPacket,
+    QuotedFlow, TcpSegment, Transport, UdpDatagram,
 };
 pub use link::{parse_link, LinkError, LinkInfo};
 
@@ -70,7 +70,11 @@ pub fn decode_frame(linktype: LinkType, data: &[u8]) -> Result<Decoded<'_>, Deco
                         continue;
                     }
                 }
-                return Ok(Decoded::Ip { link, packet, tunnels });
+                return Ok(Decoded::Ip {
+                    link,
+                    packet,
+                    tunnels,
+                });
             }
             INNER_ETHERNET => {
                 let inner = parse_link(LinkType::ETHERNET, bytes).map_err(link_error)?;
@@ -79,7 +83,10 @@ pub fn decode_frame(linktype: LinkType, data: &[u8]) -> Result<Decoded<'_>, Deco
             }
             ETHERTYPE_PPPOE_SESSION => {
                 // ver/type, code, session id, length, then a PPP frame.
-                let (et, rest) = bytes.get(6..).and_then(ppp_frame).ok_or(DecodeError::LinkTruncated)?;
+                let (et, rest) = bytes
+                    .get(6..)
+                    .and_then(ppp_frame)
+                    .ok_or(DecodeError::LinkTruncated)?;
                 ether_type = et;
                 bytes = rest;
                 tunnels += 1;
@@ -108,7 +115,11 @@ pub fn decode_frame(linktype: LinkType, data: &[u8]) -> Result<Decoded<'_>, Deco
                         bytes = bytes.get(4..).unwrap_or(&[]);
                         INNER_ETHERNET
                     }
-                    _ => return Ok(Decoded::NonIp { ether_type: ETHERTYPE_MPLS }),
+                    _ => {
+                        return Ok(Decoded::NonIp {
+                            ether_type: ETHERTYPE_MPLS,
+                        })
+                    }
                 };
                 tunnels += 1;
             }
@@ -152,7 +163,11 @@ fn ppp_to_ethertype(proto: u16) -> u16 {
 
 /// A PPP frame, with or without the HDLC address/control bytes, with a 1- or 2-byte protocol.
 pub(crate) fn ppp_frame(bytes: &[u8]) -> Option<(u16, &[u8])> {
-    let b = if bytes.starts_with(&[0xff, 0x03]) { bytes.get(2..)? } else { bytes };
+    let b = if bytes.starts_with(&[0xff, 0x03]) {
+        bytes.get(2..)?
+    } else {
+        bytes
+    };
     let first = *b.first()?;
     if first & 1 == 1 {
         Some((ppp_to_ethertype(u16::from(first)), b.get(1..)?))
@@ -211,7 +226,11 @@ fn gre_payload(p: &[u8]) -> Option<(u16, &[u8])> {
             off += 4;
         }
         let rest = p.get(off..)?;
-        return if proto == ETHERTYPE_PPP { ppp_frame(rest) } else { None };
+        return if proto == ETHERTYPE_PPP {
+            ppp_frame(rest)
+        } else {
+            None
+        };
     }
     if version != 0 {
         return None;
@@ -256,5 +275,6 @@ fn teredo_payload(p: &[u8]) -> Option<(u16, &[u8])> {
     }
     // Only a plausible IPv6 header: version 6 and a payload length that fits.
     let plen = usize::from(be16(b, 4)?);
-    (b.first()? >> 4 == 6 && b.len() >= 40 && 40 + plen >= b.len().min(40 + plen)).then_some((link::ETHERTYPE_IPV6, b))
+    (b.first()? >> 4 == 6 && b.len() >= 40 && 40 + plen >= b.len().min(40 + plen))
+        .then_some((link::ETHERTYPE_IPV6, b))
 }

@@ -90,9 +90,23 @@ impl FlowKey {
     #[inline]
     pub fn new(src: Endpoint, dst: Endpoint, proto: Proto) -> (FlowKey, bool) {
         if src <= dst {
-            (FlowKey { lo: src, hi: dst, proto }, true)
+            (
+                FlowKey {
+                    lo: src,
+                    hi: dst,
+                    proto,
+                },
+                true,
+            )
         } else {
-            (FlowKey { lo: dst, hi: src, proto }, false)
+            (
+                FlowKey {
+                    lo: dst,
+                    hi: src,
+                    proto,
+                },
+                false,
+            )
         }
     }
 }
@@ -115,7 +129,8 @@ impl Uid {
 
 impl fmt::Display for Uid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+        const ALPHABET: &[u8; 62] =
+            b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
         let mut buf = [b'0'; 12];
         buf[0] = b'C';
         let mut v = self.0;
@@ -134,8 +149,14 @@ mod tests {
 
     #[test]
     fn key_is_the_same_both_ways() {
-        let a = Endpoint { addr: "10.0.0.2".parse().unwrap(), port: 40000 };
-        let b = Endpoint { addr: "192.0.2.1".parse().unwrap(), port: 443 };
+        let a = Endpoint {
+            addr: "10.0.0.2".parse().unwrap(),
+            port: 40000,
+        };
+        let b = Endpoint {
+            addr: "192.0.2.1".parse().unwrap(),
+            port: 443,
+        };
         let (k1, a_lo) = FlowKey::new(a, b, Proto::Tcp);
         let (k2, b_lo) = FlowKey::new(b, a, Proto::Tcp);
         assert_eq!(k1, k2);
@@ -144,7 +165,9 @@ mod tests {
 
     #[test]
     fn uids_are_distinct_and_twelve_chars() {
-        let u: std::collections::HashSet<String> = (0..10_000).map(|i| Uid::from_index(i).to_string()).collect();
+        let u: std::collections::HashSet<String> = (0..10_000)
+            .map(|i| Uid::from_index(i).to_string())
+            .collect();
         assert_eq!(u.len(), 10_000);
         assert!(u.iter().all(|s| s.len() == 12 && s.starts_with('C')));
     }

@@ -65,10 +65,19 @@ impl<V> FlowTable<V> {
         }
         let max_flows = cfg.max_flows.clamp(1, NIL as usize - 1);
         FlowTable {
-            map: hashbrown::HashMap::with_capacity_and_hasher(max_flows.min(1 << 16), FxBuildHasher),
+            map: hashbrown::HashMap::with_capacity_and_hasher(
+                max_flows.min(1 << 16),
+                FxBuildHasher,
+            ),
             entries: Vec::new(),
             free: Vec::new(),
-            lists: vec![List { head: NIL, tail: NIL }; timeouts.len()],
+            lists: vec![
+                List {
+                    head: NIL,
+                    tail: NIL
+                };
+                timeouts.len()
+            ],
             timeouts,
             max_flows,
             len: 0,
@@ -93,21 +102,44 @@ impl<V> FlowTable<V> {
 
     /// The key of a live slot.
     pub fn key(&self, slot: Slot) -> Option<&FlowKey> {
-        self.entries.get(slot as usize).filter(|e| e.value.is_some()).map(|e| &e.key)
+        self.entries
+            .get(slot as usize)
+            .filter(|e| e.value.is_some())
+            .map(|e| &e.key)
     }
 
     /// The value of a live slot.
     #[inline]
     pub fn value_mut(&mut self, slot: Slot) -> Option<&mut V> {
-        self.entries.get_mut(slot as usize).and_then(|e| e.value.as_mut())
+        self.entries
+            .get_mut(slot as usize)
+            .and_then(|e| e.value.as_mut())
     }
 
     /// Inserts a new entry (the key must not be present). When the table is full, the least
     /// recently seen entry is removed first and returned.
-    pub fn insert(&mut self, key: FlowKey, value: V, ts: Timestamp, class: u8) -> (Slot, Option<(FlowKey, V)>) {
-        let evicted = if self.len >= self.max_flows { self.evict_oldest() } else { None };
+    pub fn insert(
+        &mut self,
+        key: FlowKey,
+        value: V,
+        ts: Timestamp,
+        class: u8,
+    ) -> (Slot, Option<(FlowKey, V)>) {
+        let evicted = if self.len >= self.max_flows {
+            self.evict_oldest()
+        } else {
+            None
+        };
         let class = class.min(self.lists.len() as u8 - 1);
-        let entry = Entry { key, value: Some(value), last_ts: ts, linked_ts: ts, class, prev: NIL, next: NIL };
+        let entry = Entry {
+            key,
+            value: Some(value),
+            last_ts: ts,
+            linked_ts: ts,
+            class,
+            prev: NIL,
+            next: NIL,
+        };
         let slot = match self.free.pop() {
             Some(s) => {
                 self.entries[s as usize] = entry;
@@ -127,7 +159,9 @@ impl<V> FlowTable<V> {
     /// Records activity at `ts` on `slot`.
     #[inline]
     pub fn touch(&mut self, slot: Slot, ts: Timestamp) {
-        let Some(e) = self.entries.get_mut(slot as usize) else { return };
+        let Some(e) = self.entries.get_mut(slot as usize) else {
+            return;
+        };
         if ts > e.last_ts {
             e.last_ts = ts;
         }
@@ -141,7 +175,9 @@ impl<V> FlowTable<V> {
     /// Moves `slot` to another timeout class.
     pub fn set_class(&mut self, slot: Slot, class: u8) {
         let class = class.min(self.lists.len() as u8 - 1);
-        let Some(e) = self.entries.get(slot as usize) else { return };
+        let Some(e) = self.entries.get(slot as usize) else {
+            return;
+        };
         if e.value.is_none() || e.class == class {
             return;
         }
@@ -169,7 +205,9 @@ impl<V> FlowTable<V> {
             let timeout = self.timeouts[class];
             loop {
                 let tail = self.lists[class].tail;
-                let Some(e) = self.entries.get(tail as usize) else { break };
+                let Some(e) = self.entries.get(tail as usize) else {
+                    break;
+                };
                 if now.since(e.linked_ts) < timeout {
                     break;
                 }
@@ -201,14 +239,22 @@ impl<V> FlowTable<V> {
 
     /// Iterates over live slots (for inspection; order unspecified).
     pub fn slots(&self) -> impl Iterator<Item = Slot> + '_ {
-        self.entries.iter().enumerate().filter(|(_, e)| e.value.is_some()).map(|(i, _)| i as Slot)
+        self.entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.value.is_some())
+            .map(|(i, _)| i as Slot)
     }
 
     fn evict_oldest(&mut self) -> Option<(FlowKey, V)> {
         let oldest = self
             .lists
             .iter()
-            .filter_map(|l| self.entries.get(l.tail as usize).map(|e| (e.linked_ts, l.tail)))
+            .filter_map(|l| {
+                self.entries
+                    .get(l.tail as usize)
+                    .map(|e| (e.linked_ts, l.tail))
+            })
             .min_by_key(|&(ts, _)| ts)?
             .1;
         self.remove(oldest)
@@ -255,8 +301,14 @@ mod tests {
 
     fn key(n: u16) -> FlowKey {
         FlowKey::new(
-            Endpoint { addr: "10.0.0.1".parse().unwrap(), port: n },
-            Endpoint { addr: "10.0.0.2".parse().unwrap(), port: 80 },
+            Endpoint {
+                addr: "10.0.0.1".parse().unwrap(),
+                port: n,
+            },
+            Endpoint {
+                addr: "10.0.0.2".parse().unwrap(),
+                port: 80,
+            },
             Proto::Udp,
         )
         .0
@@ -267,7 +319,10 @@ mod tests {
     }
 
     fn table(max: usize) -> FlowTable<u16> {
-        FlowTable::new(FlowTableConfig { max_flows: max, timeouts: vec![Duration::from_secs(60), Duration::from_secs(5)] })
+        FlowTable::new(FlowTableConfig {
+            max_flows: max,
+            timeouts: vec![Duration::from_secs(60), Duration::from_secs(5)],
+        })
     }
 
     #[test]
@@ -291,7 +346,7 @@ mod tests {
         t.insert(key(1), 1, secs(0), 0);
         let s2 = t.insert(key(2), 2, secs(0), 1).0;
         let s3 = t.insert(key(3), 3, secs(0), 0).0;
-        t.touch(s3, secs(0) .add(Duration(500_000_000))); // under the relink granularity
+        t.touch(s3, secs(0).add(Duration(500_000_000))); // under the relink granularity
         let mut out = vec![];
         t.expire(secs(6), |_, v| out.push(v));
         assert_eq!(out, vec![2]);
@@ -311,7 +366,12 @@ mod tests {
         let mut t = table(1000);
         let mut evicted = 0;
         for n in 0..50_000u32 {
-            let (_, ev) = t.insert(key((n % 65_000) as u16).clone_with(n), n as u16, secs(n as i64), 0);
+            let (_, ev) = t.insert(
+                key((n % 65_000) as u16).clone_with(n),
+                n as u16,
+                secs(n as i64),
+                0,
+            );
             evicted += ev.is_some() as u32;
             let mut sink = |_, _| evicted += 1;
             t.expire(secs(n as i64), &mut sink);

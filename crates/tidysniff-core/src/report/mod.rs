@@ -74,7 +74,11 @@ pub fn conn_json(out: &mut String, r: &ConnRecord) {
         o.pkts, o.ip_bytes, p.pkts, p.ip_bytes, r.missed_bytes
     );
     if r.proto == Proto::Tcp {
-        let _ = write!(out, ",\"syn_count\":{},\"synack_count\":{}", r.syn_count, r.synack_count);
+        let _ = write!(
+            out,
+            ",\"syn_count\":{},\"synack_count\":{}",
+            r.syn_count, r.synack_count
+        );
     }
     if let Some(rtt) = r.rtt {
         let _ = write!(out, ",\"rtt_ms\":{:.3}", rtt.as_millis_f64());
@@ -161,7 +165,12 @@ pub fn conn_text(out: &mut String, r: &ConnRecord) {
         notes.push(format!("missed={}", r.missed_bytes));
     }
     if let Some(n) = &r.icmp {
-        notes.push(format!("icmp={} from {} x{}", n.msg.describe(), n.from, n.count));
+        notes.push(format!(
+            "icmp={} from {} x{}",
+            n.msg.describe(),
+            n.from,
+            n.count
+        ));
     }
     if let Some(v) = r.vlan {
         notes.push(format!("vlan={v}"));

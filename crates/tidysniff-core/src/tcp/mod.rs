@@ -104,7 +104,10 @@ pub struct TcpConn {
 impl TcpConn {
     /// A new connection; `flipped` when the first packet was a SYN-ACK from the responder.
     pub fn new(flipped: bool) -> Self {
-        let mut c = TcpConn { flipped, ..Default::default() };
+        let mut c = TcpConn {
+            flipped,
+            ..Default::default()
+        };
         if flipped {
             c.history.push(b'^');
         }
@@ -128,14 +131,22 @@ impl TcpConn {
 
     fn push_letter(&mut self, dir: Dir, upper: u8) {
         if self.history.len() < MAX_HISTORY {
-            self.history.push(if dir.is_orig() { upper } else { upper.to_ascii_lowercase() });
+            self.history.push(if dir.is_orig() {
+                upper
+            } else {
+                upper.to_ascii_lowercase()
+            });
         }
     }
 
     /// Records a letter at the 1st, 10th, 100th... occurrence (Zeek's logarithmic letters).
     fn log_letter(&mut self, dir: Dir, upper: u8, count: u32) {
         let ep = &mut self.ep[dir.index()];
-        let next = if upper == b'T' { &mut ep.next_t_report } else { &mut ep.next_g_report };
+        let next = if upper == b'T' {
+            &mut ep.next_t_report
+        } else {
+            &mut ep.next_g_report
+        };
         if *next == 0 {
             *next = 1;
         }
@@ -147,7 +158,9 @@ impl TcpConn {
 
     /// True when a FIN or RST was seen from either side.
     pub fn is_closing(&self) -> bool {
-        self.ep.iter().any(|e| matches!(e.state, EndpointState::Closed | EndpointState::Reset))
+        self.ep
+            .iter()
+            .any(|e| matches!(e.state, EndpointState::Closed | EndpointState::Reset))
     }
 
     /// True when both sides are done: each sent FIN, or anyone sent RST.
@@ -278,7 +291,9 @@ impl TcpConn {
         let o_inactive = matches!(os, Inactive | Partial);
         let r_inactive = matches!(rs, Inactive | Partial);
         if rs == Reset {
-            if matches!(os, SynSent | SynAckSent) || (os == Reset && orig_bytes == 0 && resp_bytes == 0) {
+            if matches!(os, SynSent | SynAckSent)
+                || (os == Reset && orig_bytes == 0 && resp_bytes == 0)
+            {
                 "REJ"
             } else if o_inactive {
                 "RSTRH"
@@ -321,7 +336,9 @@ impl TcpConn {
     /// Zeek's `/\^?S[^HAFGIQ]*R.*/` test on the history.
     fn rstos0_history(&self) -> bool {
         let h = self.history.strip_prefix(b"^").unwrap_or(&self.history);
-        let Some(rest) = h.strip_prefix(b"S") else { return false };
+        let Some(rest) = h.strip_prefix(b"S") else {
+            return false;
+        };
         for &c in rest {
             match c {
                 b'R' => return true,
@@ -348,7 +365,16 @@ mod tests {
     const T0: Timestamp = Timestamp(1_700_000_000_000_000_000);
 
     fn seg(flags: u8, seq: u32, ack: u32, len: u32) -> TcpSegment<'static> {
-        TcpSegment { src_port: 1, dst_port: 2, seq, ack, flags, window: 100, payload: &[], payload_len: len }
+        TcpSegment {
+            src_port: 1,
+            dst_port: 2,
+            seq,
+            ack,
+            flags,
+            window: 100,
+            payload: &[],
+            payload_len: len,
+        }
     }
 
     fn ms(n: i64) -> Timestamp {
@@ -393,7 +419,11 @@ mod tests {
 
     #[test]
     fn unanswered_syns_are_counted_even_with_the_same_isn() {
-        let c = run(&[(O, SYN, 100, 0, 0), (O, SYN, 100, 0, 0), (O, SYN, 100, 0, 0)]);
+        let c = run(&[
+            (O, SYN, 100, 0, 0),
+            (O, SYN, 100, 0, 0),
+            (O, SYN, 100, 0, 0),
+        ]);
         assert_eq!(c.conn_state(0, 0), "S0");
         assert_eq!(c.ep[0].syns, 3);
         assert_eq!(c.history(), "S");
@@ -401,14 +431,28 @@ mod tests {
 
     #[test]
     fn rstos0_sh_and_oth() {
-        assert_eq!(run(&[(O, SYN, 1, 0, 0), (O, RST, 2, 0, 0)]).conn_state(0, 0), "RSTOS0");
-        assert_eq!(run(&[(O, SYN, 1, 0, 0), (O, FIN, 2, 0, 0)]).conn_state(0, 0), "SH");
-        assert_eq!(run(&[(O, ACK, 1, 9, 5), (R, ACK, 9, 6, 5)]).conn_state(5, 5), "OTH");
+        assert_eq!(
+            run(&[(O, SYN, 1, 0, 0), (O, RST, 2, 0, 0)]).conn_state(0, 0),
+            "RSTOS0"
+        );
+        assert_eq!(
+            run(&[(O, SYN, 1, 0, 0), (O, FIN, 2, 0, 0)]).conn_state(0, 0),
+            "SH"
+        );
+        assert_eq!(
+            run(&[(O, ACK, 1, 9, 5), (R, ACK, 9, 6, 5)]).conn_state(5, 5),
+            "OTH"
+        );
     }
 
     #[test]
     fn retransmission_letters_are_logarithmic() {
-        let mut trace = vec![(O, SYN, 0, 0, 0), (R, SYN | ACK, 0, 1, 0), (O, ACK, 1, 1, 0), (O, ACK, 1, 1, 100)];
+        let mut trace = vec![
+            (O, SYN, 0, 0, 0),
+            (R, SYN | ACK, 0, 1, 0),
+            (O, ACK, 1, 1, 0),
+            (O, ACK, 1, 1, 100),
+        ];
         for _ in 0..12 {
             trace.push((O, ACK, 1, 1, 100));
         }

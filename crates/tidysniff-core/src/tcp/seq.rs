@@ -84,7 +84,11 @@ impl SeqSpace {
         if end <= self.contiguous || self.ranges.iter().any(|&(s, e)| s <= off && end <= e) {
             return SegmentClass::Retransmission;
         }
-        let class = if off < self.max_end { SegmentClass::OutOfOrder } else { SegmentClass::New };
+        let class = if off < self.max_end {
+            SegmentClass::OutOfOrder
+        } else {
+            SegmentClass::New
+        };
         self.max_end = self.max_end.max(end);
         self.add_range(off.max(self.contiguous), end);
         class
