@@ -1,1 +1,89 @@
-fn main() {}
+//! `fixturegen fixtures <DIR>` and `fixturegen bench --bytes <N> <OUT.pcap>`.
+
+use fixturegen::bench::{self, BenchOpts};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const USAGE: &str = "usage:
+  fixturegen fixtures <DIR>
+      write every fixture capture, README.md and expected_conns.tsv into DIR
+  fixturegen bench --bytes <N> [--flows 50000] [--seed 1] <OUT.pcap>
+      write a benchmark capture of at least N bytes (N may end in K, M, G, T)";
+
+fn main() -> ExitCode {
+    match run(std::env::args().skip(1).collect()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("fixturegen: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(args: Vec<String>) -> Result<(), String> {
+    match args.first().map(String::as_str) {
+        Some("fixtures") => {
+            let [_, dir] = &args[..] else {
+                return Err(format!("expected one directory\n{USAGE}"));
+            };
+            let written = fixturegen::write_fixtures(&PathBuf::from(dir))
+                .map_err(|e| format!("{dir}: {e}"))?;
+            for (name, size) in written {
+                println!("{size:>9}  {dir}/{name}");
+            }
+            Ok(())
+        }
+        Some("bench") => bench_cmd(&args[1..]),
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        _ => Err(USAGE.to_string()),
+    }
+}
+
+fn bench_cmd(args: &[String]) -> Result<(), String> {
+    let mut opts = BenchOpts {
+        bytes: 0,
+        flows: 50_000,
+        seed: 1,
+    };
+    let mut bytes = None;
+    let mut out = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = |name: &str| {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{name} needs a value"))
+        };
+        match a.as_str() {
+            "--bytes" => {
+                bytes = Some(bench::parse_size(&value("--bytes")?).ok_or("bad --bytes size")?)
+            }
+            "--flows" => opts.flows = value("--flows")?.parse().map_err(|_| "bad --flows")?,
+            "--seed" => opts.seed = value("--seed")?.parse().map_err(|_| "bad --seed")?,
+            s if s.starts_with('-') => return Err(format!("unknown option {s}\n{USAGE}")),
+            s if out.is_none() => out = Some(PathBuf::from(s)),
+            s => return Err(format!("unexpected argument {s}\n{USAGE}")),
+        }
+    }
+    opts.bytes = bytes.ok_or(format!("--bytes is required\n{USAGE}"))?;
+    if opts.flows == 0 {
+        return Err("--flows must be at least 1".into());
+    }
+    let path = out.ok_or(format!("missing output file\n{USAGE}"))?;
+    let file = std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let (s, _) = bench::run(&opts, file).map_err(|e| format!("{}: {e}", path.display()))?;
+    println!(
+        "wrote {} bytes, {} packets, {} flows, {} DNS queries, {} retransmissions in {:.2} s: {:.0} MB/s",
+        s.bytes,
+        s.packets,
+        s.flows,
+        s.dns_queries,
+        s.retransmissions,
+        s.elapsed.as_secs_f64(),
+        s.mb_per_s()
+    );
+    Ok(())
+}
