@@ -23,7 +23,7 @@ pub struct EngineConfig {
     pub max_flows: usize,
     /// Idle timeout of open TCP connections (Zeek `tcp_inactivity_timeout`, 5 min).
     pub tcp_timeout: Duration,
-    /// How long a TCP connection closed by FIN/RST is kept for late packets (60 s, Linux TIME_WAIT;
+    /// How long a TCP connection closed by FIN/RST is kept for late packets (120 s, 2 x MSL, Windows' TIME_WAIT;
     /// Zeek's 5 s `tcp_close_delay` splits FIN retransmissions at backoff into new connections).
     pub tcp_close_linger: Duration,
     /// Idle timeout of UDP flows (Zeek `udp_inactivity_timeout`, 1 min).
@@ -41,7 +41,7 @@ impl Default for EngineConfig {
         EngineConfig {
             max_flows: 200_000,
             tcp_timeout: Duration::from_secs(300),
-            tcp_close_linger: Duration::from_secs(60),
+            tcp_close_linger: Duration::from_secs(120),
             udp_timeout: Duration::from_secs(60),
             other_timeout: Duration::from_secs(60),
             defrag: DefragConfig::default(),

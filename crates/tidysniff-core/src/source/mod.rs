@@ -12,9 +12,9 @@ use crate::time::Timestamp;
 use core::fmt;
 
 pub mod file;
-pub mod merge;
 #[cfg(feature = "live")]
 pub mod live;
+pub mod merge;
 
 pub use file::CaptureReader;
 pub use merge::MergedSource;

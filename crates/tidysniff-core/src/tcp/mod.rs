@@ -192,9 +192,11 @@ impl TcpConn {
                 ep.isn = Some(seg.seq);
                 ep.seq.set_isn(seg.seq);
             }
+            // A side that only sent stray ACKs or a RST before (no data) restarts its handshake.
+            let restart = matches!(ep.state, Partial | Reset) && ep.seq.max_end() == 0;
             if ack {
                 out.syn_ack = Some(ep.syns);
-                if matches!(ep.state, Inactive | SynSent) {
+                if matches!(ep.state, Inactive | SynSent) || restart {
                     ep.state = SynAckSent;
                 }
                 if self.rtt.is_none() {
@@ -205,7 +207,7 @@ impl TcpConn {
                 self.letter(dir, L_SYNACK, b'H');
             } else {
                 out.syn = Some(ep.syns);
-                if ep.state == Inactive {
+                if ep.state == Inactive || restart {
                     ep.state = SynSent;
                 }
                 self.letter(dir, L_SYN, b'S');
@@ -427,6 +429,24 @@ mod tests {
         assert_eq!(c.conn_state(0, 0), "S0");
         assert_eq!(c.ep[0].syns, 3);
         assert_eq!(c.history(), "S");
+    }
+
+    #[test]
+    fn handshake_after_a_stray_ack_and_rst_is_a_connection() {
+        // SYN, a stray ACK answers it, the client resets, then retries and completes.
+        let c = run(&[
+            (O, SYN, 100, 0, 0),
+            (R, ACK, 7000, 5, 0),
+            (O, RST, 5, 0, 0),
+            (O, SYN, 100, 0, 0),
+            (R, SYN | ACK, 500, 101, 0),
+            (O, ACK, 101, 501, 0),
+            (O, ACK, 101, 501, 10),
+            (O, RST, 111, 0, 0),
+        ]);
+        assert_eq!(c.conn_state(10, 0), "RSTO");
+        assert_eq!(c.ep[0].syns, 2);
+        assert_eq!(c.ep[0].seq.missed, 0);
     }
 
     #[test]

@@ -9,6 +9,12 @@
 /// Most disjoint ranges kept above the contiguous prefix.
 pub const MAX_RANGES: usize = 16;
 
+/// Largest jump of an acknowledgment beyond the highest byte seen that is believed (bytes).
+/// A peer cannot acknowledge more than one receive window of unseen data at once; 16 MiB is above
+/// any common window. Larger jumps are bogus ACKs (challenge ACKs, ACKs answering a SYN on a stale
+/// tuple, injected packets) and must not turn into gigabytes of "missed" data.
+pub const MAX_ACK_JUMP: i64 = 16 << 20;
+
 /// How a data segment relates to what was seen before.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SegmentClass {
@@ -101,7 +107,7 @@ impl SeqSpace {
             Some(f) if ack_off > f => f,
             _ => ack_off,
         };
-        if limit <= self.contiguous || limit - self.contiguous > i64::from(i32::MAX) {
+        if limit <= self.contiguous || limit - self.max_end.max(self.contiguous) > MAX_ACK_JUMP {
             return;
         }
         let mut missed = 0i64;
@@ -206,6 +212,15 @@ mod tests {
         // The FIN's sequence number is not a byte.
         s.on_ack(4345, Some(4344));
         assert_eq!(s.missed, 1448);
+    }
+
+    #[test]
+    fn implausible_ack_jumps_are_not_missed_bytes() {
+        let mut s = SeqSpace::default();
+        s.set_isn(0);
+        s.on_data(0, 100);
+        s.on_ack(2_000_000_000, None);
+        assert_eq!((s.missed, s.max_end()), (0, 100));
     }
 
     #[test]
