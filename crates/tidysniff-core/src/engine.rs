@@ -34,6 +34,8 @@ pub struct EngineConfig {
     pub defrag: DefragConfig,
     /// Weird events of one name emitted in full before sampling (then every 1000th).
     pub weird_burst: u64,
+    /// Bytes of each TCP direction reassembled and handed to the [`StreamHandler`] (0: none).
+    pub stream_depth: u32,
 }
 
 impl Default for EngineConfig {
@@ -46,7 +48,32 @@ impl Default for EngineConfig {
             other_timeout: Duration::from_secs(60),
             defrag: DefragConfig::default(),
             weird_burst: 100,
+            stream_depth: 0,
         }
+    }
+}
+
+/// Where reassembled TCP bytes come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StreamCtx {
+    /// The connection.
+    pub uid: Uid,
+    /// Which side sent the bytes.
+    pub dir: Dir,
+    /// Time of the packet that completed them.
+    pub ts: Timestamp,
+    /// Its 1-based frame number.
+    pub frame: u64,
+}
+
+/// The plug point for application parsers: receives the first [`EngineConfig::stream_depth`] bytes
+/// of each TCP direction, in order, once each, as they become contiguous.
+pub trait StreamHandler {
+    /// Newly in-order bytes at stream `offset`. Return `false` when this direction needs no more.
+    fn on_data(&mut self, ctx: StreamCtx, offset: u64, data: &[u8], out: &mut Vec<Event>) -> bool;
+    /// The connection ended (its record follows); drop any per-connection state.
+    fn on_end(&mut self, uid: Uid, out: &mut Vec<Event>) {
+        let _ = (uid, out);
     }
 }
 
@@ -120,14 +147,23 @@ struct Flow {
 /// The analysis engine. See the module docs.
 pub struct Engine {
     cfg: EngineConfig,
-    table: FlowTable<Flow>,
+    core: Core,
     defrag: Defragmenter,
     frame: u64,
-    next_index: u64,
     now: Timestamp,
     next_expiry: Timestamp,
-    stats: Stats,
     frag_reports: Vec<(FragKey, Timestamp, crate::decode::defrag::DefragWeird)>,
+}
+
+/// The flow-side state, split from the defragmenter so a reassembled datagram (borrowed from it)
+/// can be dispatched.
+struct Core {
+    table: FlowTable<Flow>,
+    stats: Stats,
+    next_index: u64,
+    handler: Option<Box<dyn StreamHandler + Send>>,
+    stream_depth: u64,
+    weird_burst: u64,
 }
 
 /// Where a transport segment came from, for flow accounting.
@@ -148,57 +184,70 @@ impl Engine {
             cfg.other_timeout,
         ];
         Engine {
-            table: FlowTable::new(FlowTableConfig {
-                max_flows: cfg.max_flows,
-                timeouts,
-            }),
+            core: Core {
+                table: FlowTable::new(FlowTableConfig {
+                    max_flows: cfg.max_flows,
+                    timeouts,
+                }),
+                stats: Stats::default(),
+                next_index: 0,
+                handler: None,
+                stream_depth: u64::from(cfg.stream_depth),
+                weird_burst: cfg.weird_burst,
+            },
             defrag: Defragmenter::new(cfg.defrag.clone()),
             cfg,
             frame: 0,
-            next_index: 0,
             now: Timestamp::MIN,
             next_expiry: Timestamp::MIN,
-            stats: Stats::default(),
             frag_reports: Vec::new(),
         }
     }
 
+    /// An engine that hands reassembled TCP bytes to `handler` (see [`StreamHandler`]).
+    pub fn with_stream_handler(cfg: EngineConfig, handler: Box<dyn StreamHandler + Send>) -> Self {
+        let mut e = Engine::new(cfg);
+        e.core.handler = Some(handler);
+        e
+    }
+
     /// Counters so far.
     pub fn stats(&self) -> &Stats {
-        &self.stats
+        &self.core.stats
     }
 
     /// Flows tracked right now.
     pub fn active_flows(&self) -> usize {
-        self.table.len()
+        self.core.table.len()
     }
 
     /// Analyzes one packet, appending what it caused to `out`.
     pub fn process(&mut self, pkt: &Packet<'_>, out: &mut Vec<Event>) {
         self.frame += 1;
-        self.stats.packets += 1;
-        self.stats.bytes += pkt.data.len() as u64;
+        self.core.stats.packets += 1;
+        self.core.stats.bytes += pkt.data.len() as u64;
         let ts = pkt.ts;
         self.advance(ts, out);
         if (pkt.data.len() as u64) < u64::from(pkt.orig_len) {
-            self.stats.truncated += 1;
+            self.core.stats.truncated += 1;
         }
         let (link, packet) = match decode::decode_frame(pkt.linktype, pkt.data) {
             Ok(Decoded::Ip { link, packet, .. }) => (link, packet),
             Ok(Decoded::NonIp { .. }) => {
-                self.stats.non_ip += 1;
+                self.core.stats.non_ip += 1;
                 return;
             }
             Err(e) => {
                 if let DecodeError::UnknownLinkType(_) = e {
                     match self
+                        .core
                         .stats
                         .unknown_linktypes
                         .iter_mut()
                         .find(|(l, _)| *l == pkt.linktype)
                     {
                         Some((_, c)) => *c += 1,
-                        None => self.stats.unknown_linktypes.push((pkt.linktype, 1)),
+                        None => self.core.stats.unknown_linktypes.push((pkt.linktype, 1)),
                     }
                 }
                 self.weird(ts, None, e.name(), out);
@@ -213,7 +262,7 @@ impl Engine {
             vlan: link.vlan,
         };
         if let Some(frag) = packet.fragment {
-            self.stats.fragments += 1;
+            self.core.stats.fragments += 1;
             let fragment = Fragment {
                 key: FragKey {
                     src: ip.src,
@@ -231,24 +280,16 @@ impl Engine {
             match self.defrag.push(ts, &fragment) {
                 DefragOutcome::Pending => {}
                 DefragOutcome::Failed(w) => {
-                    emit_weird(&mut self.stats, burst, ts, frame, None, w.name(), out)
+                    emit_weird(&mut self.core.stats, burst, ts, frame, None, w.name(), out)
                 }
                 DefragOutcome::Complete { payload, .. } => {
-                    self.stats.reassembled += 1;
+                    self.core.stats.reassembled += 1;
                     // Split borrows: the payload lives in `self.defrag`, the rest is separate.
                     let len = payload.len() as u32;
                     match decode::parse_transport(ip.protocol, payload, len) {
-                        Ok(t) => Self::dispatch(
-                            &mut self.table,
-                            &mut self.stats,
-                            &mut self.next_index,
-                            frame,
-                            &ctx,
-                            t,
-                            out,
-                        ),
+                        Ok(t) => self.core.dispatch(frame, &ctx, t, out),
                         Err(e) => {
-                            emit_weird(&mut self.stats, burst, ts, frame, None, e.name(), out)
+                            emit_weird(&mut self.core.stats, burst, ts, frame, None, e.name(), out)
                         }
                     }
                 }
@@ -258,15 +299,7 @@ impl Engine {
             return;
         }
         match decode::parse_transport(ip.protocol, packet.payload, packet.payload_len) {
-            Ok(t) => Self::dispatch(
-                &mut self.table,
-                &mut self.stats,
-                &mut self.next_index,
-                self.frame,
-                &ctx,
-                t,
-                out,
-            ),
+            Ok(t) => self.core.dispatch(self.frame, &ctx, t, out),
             Err(e) => self.weird(ts, None, e.name(), out),
         }
     }
@@ -284,13 +317,15 @@ impl Engine {
         let frame = self.frame;
         let at = self.now;
         let mut expired = Vec::new();
-        self.table.expire(at, |key, flow| expired.push((key, flow)));
+        self.core
+            .table
+            .expire(at, |key, flow| expired.push((key, flow)));
         for (key, flow) in expired {
             let reason = match &flow.l4 {
                 L4::Tcp(c) if c.is_finished() => EndReason::Closed,
                 _ => EndReason::Idle,
             };
-            out.push(Self::end_event(key, flow, at, frame, reason));
+            end_of(&mut self.core.handler, key, flow, at, frame, reason, out);
         }
         self.defrag.expire(at, &mut self.frag_reports);
         self.drain_frag_reports(at, out);
@@ -301,11 +336,19 @@ impl Engine {
         let frame = self.frame;
         let at = self.now;
         let mut rest = Vec::new();
-        self.table.drain(|key, flow| rest.push((key, flow)));
+        self.core.table.drain(|key, flow| rest.push((key, flow)));
         // Deterministic order: by first packet.
         rest.sort_by_key(|(_, f)| (f.first_frame, f.uid));
         for (key, flow) in rest {
-            out.push(Self::end_event(key, flow, at, frame, EndReason::EndOfInput));
+            end_of(
+                &mut self.core.handler,
+                key,
+                flow,
+                at,
+                frame,
+                EndReason::EndOfInput,
+                out,
+            );
         }
         self.defrag.drain(&mut self.frag_reports);
         self.drain_frag_reports(at, out);
@@ -325,7 +368,7 @@ impl Engine {
 
     fn weird(&mut self, ts: Timestamp, uid: Option<Uid>, name: &'static str, out: &mut Vec<Event>) {
         emit_weird(
-            &mut self.stats,
+            &mut self.core.stats,
             self.cfg.weird_burst,
             ts,
             self.frame,
@@ -334,25 +377,33 @@ impl Engine {
             out,
         );
     }
+}
 
-    #[allow(clippy::too_many_arguments)]
+impl Core {
     fn dispatch(
-        table: &mut FlowTable<Flow>,
-        stats: &mut Stats,
-        next_index: &mut u64,
+        &mut self,
         frame: u64,
         ctx: &PacketCtx<'_>,
         t: Transport<'_>,
         out: &mut Vec<Event>,
     ) {
+        let Core {
+            table,
+            stats,
+            next_index,
+            handler,
+            stream_depth,
+            weird_burst,
+        } = self;
+        let (stream_depth, weird_burst) = (*stream_depth, *weird_burst);
         let ip = ctx.ip;
         let (proto, sport, dport) = match &t {
             Transport::Tcp(s) => (Proto::Tcp, s.src_port, s.dst_port),
             Transport::Udp(d) => (Proto::Udp, d.src_port, d.dst_port),
             Transport::Icmp(m) => {
                 if m.is_error() {
-                    if let Some(slot) = Self::icmp_target(table, m) {
-                        let uid = Self::note_icmp(table, slot, ctx, *m);
+                    if let Some(slot) = icmp_target(table, m) {
+                        let uid = note_icmp(table, slot, ctx, *m);
                         if let Some(uid) = uid {
                             out.push(Event {
                                 ts: ctx.ts,
@@ -401,7 +452,7 @@ impl Engine {
                         };
                         if c.is_closing() && c.ep[dir.index()].isn != Some(seg.seq) {
                             if let Some((k, old)) = table.remove(s) {
-                                out.push(Self::end_event(k, old, ctx.ts, frame, EndReason::Reused));
+                                end_of(handler, k, old, ctx.ts, frame, EndReason::Reused, out);
                             }
                             slot = None;
                         }
@@ -447,7 +498,7 @@ impl Engine {
                 let (slot, evicted) = table.insert(key, flow, ctx.ts, class);
                 if let Some((k, old)) = evicted {
                     stats.evicted += 1;
-                    out.push(Self::end_event(k, old, ctx.ts, frame, EndReason::Evicted));
+                    end_of(handler, k, old, ctx.ts, frame, EndReason::Evicted, out);
                 }
                 stats.peak_flows = stats.peak_flows.max(table.len() as u64);
                 out.push(Event {
@@ -516,6 +567,38 @@ impl Engine {
                 if o.fin {
                     out.push(ev(EventKind::TcpFin));
                 }
+                if let (Some(_), Some(h)) = (o.data, handler.as_deref_mut()) {
+                    let r = &mut conn.streams[dir.index()];
+                    if stream_depth > 0 && !r.is_done() {
+                        let sctx = StreamCtx {
+                            uid,
+                            dir,
+                            ts: ctx.ts,
+                            frame,
+                        };
+                        let mut keep = true;
+                        let d =
+                            r.segment(o.data_offset, seg.payload, stream_depth, |off, bytes| {
+                                if keep {
+                                    keep = h.on_data(sctx, off, bytes, out);
+                                }
+                            });
+                        if !keep {
+                            r.stop();
+                        }
+                        if d.overlap_mismatch {
+                            emit_weird(
+                                stats,
+                                weird_burst,
+                                ctx.ts,
+                                frame,
+                                Some(uid),
+                                "tcp_overlap_mismatch",
+                                out,
+                            );
+                        }
+                    }
+                }
                 if conn.is_finished() && !was_finished {
                     new_class = Some(CLASS_TCP_CLOSED);
                 }
@@ -527,119 +610,135 @@ impl Engine {
             table.set_class(slot, c);
         }
     }
+}
 
-    /// The flow an ICMP error quotes, if we track it.
-    fn icmp_target(table: &FlowTable<Flow>, m: &IcmpMessage) -> Option<Slot> {
-        let q = m.quoted?;
-        let proto = match q.protocol {
-            decode::ip::PROTO_TCP => Proto::Tcp,
-            decode::ip::PROTO_UDP => Proto::Udp,
-            _ => return None,
-        };
-        let (key, _) = FlowKey::new(
-            Endpoint {
-                addr: q.src,
-                port: q.src_port,
-            },
-            Endpoint {
-                addr: q.dst,
-                port: q.dst_port,
-            },
-            proto,
-        );
-        table.get(&key)
+/// The flow an ICMP error quotes, if we track it.
+fn icmp_target(table: &FlowTable<Flow>, m: &IcmpMessage) -> Option<Slot> {
+    let q = m.quoted?;
+    let proto = match q.protocol {
+        decode::ip::PROTO_TCP => Proto::Tcp,
+        decode::ip::PROTO_UDP => Proto::Udp,
+        _ => return None,
+    };
+    let (key, _) = FlowKey::new(
+        Endpoint {
+            addr: q.src,
+            port: q.src_port,
+        },
+        Endpoint {
+            addr: q.dst,
+            port: q.dst_port,
+        },
+        proto,
+    );
+    table.get(&key)
+}
+
+fn note_icmp(
+    table: &mut FlowTable<Flow>,
+    slot: Slot,
+    ctx: &PacketCtx<'_>,
+    msg: IcmpMessage,
+) -> Option<Uid> {
+    table.touch(slot, ctx.ts);
+    let flow = table.value_mut(slot)?;
+    let count = flow.icmp.map_or(0, |n| n.count) + 1;
+    flow.icmp = Some(IcmpNote {
+        ts: ctx.ts,
+        from: ctx.ip.src,
+        msg,
+        count,
+    });
+    Some(flow.uid)
+}
+
+/// Tells the stream handler, then emits the final record.
+fn end_of(
+    handler: &mut Option<Box<dyn StreamHandler + Send>>,
+    key: FlowKey,
+    flow: Flow,
+    at: Timestamp,
+    frame: u64,
+    end: EndReason,
+    out: &mut Vec<Event>,
+) {
+    if let Some(h) = handler.as_deref_mut() {
+        h.on_end(flow.uid, out);
     }
+    out.push(end_event(key, flow, at, frame, end));
+}
 
-    fn note_icmp(
-        table: &mut FlowTable<Flow>,
-        slot: Slot,
-        ctx: &PacketCtx<'_>,
-        msg: IcmpMessage,
-    ) -> Option<Uid> {
-        table.touch(slot, ctx.ts);
-        let flow = table.value_mut(slot)?;
-        let count = flow.icmp.map_or(0, |n| n.count) + 1;
-        flow.icmp = Some(IcmpNote {
-            ts: ctx.ts,
-            from: ctx.ip.src,
-            msg,
-            count,
-        });
-        Some(flow.uid)
+fn end_event(key: FlowKey, mut flow: Flow, at: Timestamp, frame: u64, end: EndReason) -> Event {
+    let (orig, resp) = if flow.orig_is_lo {
+        (key.lo, key.hi)
+    } else {
+        (key.hi, key.lo)
+    };
+    let mut history = String::new();
+    let mut conn_state = "OTH";
+    let mut syn_count = 0;
+    let mut synack_count = 0;
+    let mut rtt = None;
+    let mut missed = 0;
+    match &mut flow.l4 {
+        L4::Tcp(c) => {
+            c.close();
+            for (i, ep) in c.ep.iter().enumerate() {
+                flow.stats[i].bytes = ep.seq.max_end().max(0) as u64;
+                flow.stats[i].retransmissions = ep.retransmissions;
+                flow.stats[i].out_of_order = ep.out_of_order;
+                missed += ep.seq.missed;
+            }
+            conn_state = c.conn_state(flow.stats[0].bytes, flow.stats[1].bytes);
+            history = c.history().to_string();
+            syn_count = c.ep[0].syns;
+            synack_count = c.ep[1].syns;
+            rtt = c.rtt;
+        }
+        L4::Udp => {
+            let (o, r) = (flow.stats[0].pkts > 0, flow.stats[1].pkts > 0);
+            conn_state = match (o, r) {
+                (true, true) => "SF",
+                (true, false) => "S0",
+                (false, true) => "SHR",
+                (false, false) => "OTH",
+            };
+            if o {
+                history.push('D');
+            }
+            if r {
+                history.push('d');
+            }
+        }
+        L4::Other => {}
     }
-
-    fn end_event(key: FlowKey, mut flow: Flow, at: Timestamp, frame: u64, end: EndReason) -> Event {
-        let (orig, resp) = if flow.orig_is_lo {
-            (key.lo, key.hi)
-        } else {
-            (key.hi, key.lo)
-        };
-        let mut history = String::new();
-        let mut conn_state = "OTH";
-        let mut syn_count = 0;
-        let mut synack_count = 0;
-        let mut rtt = None;
-        let mut missed = 0;
-        match &mut flow.l4 {
-            L4::Tcp(c) => {
-                c.close();
-                for (i, ep) in c.ep.iter().enumerate() {
-                    flow.stats[i].bytes = ep.seq.max_end().max(0) as u64;
-                    flow.stats[i].retransmissions = ep.retransmissions;
-                    flow.stats[i].out_of_order = ep.out_of_order;
-                    missed += ep.seq.missed;
-                }
-                conn_state = c.conn_state(flow.stats[0].bytes, flow.stats[1].bytes);
-                history = c.history().to_string();
-                syn_count = c.ep[0].syns;
-                synack_count = c.ep[1].syns;
-                rtt = c.rtt;
-            }
-            L4::Udp => {
-                let (o, r) = (flow.stats[0].pkts > 0, flow.stats[1].pkts > 0);
-                conn_state = match (o, r) {
-                    (true, true) => "SF",
-                    (true, false) => "S0",
-                    (false, true) => "SHR",
-                    (false, false) => "OTH",
-                };
-                if o {
-                    history.push('D');
-                }
-                if r {
-                    history.push('d');
-                }
-            }
-            L4::Other => {}
-        }
-        let rec = ConnRecord {
-            uid: flow.uid,
-            ts: flow.first_ts,
-            last_ts: flow.last_ts,
-            proto: flow.proto,
-            orig,
-            resp,
-            conn_state,
-            history,
-            orig_stats: flow.stats[0],
-            resp_stats: flow.stats[1],
-            missed_bytes: missed,
-            syn_count,
-            synack_count,
-            rtt,
-            icmp: flow.icmp,
-            vlan: flow.vlan,
-            first_frame: flow.first_frame,
-            last_frame: flow.last_frame,
-            end,
-        };
-        Event {
-            ts: at,
-            frame,
-            uid: Some(flow.uid),
-            dir: Dir::Orig,
-            kind: EventKind::ConnEnd(Box::new(rec)),
-        }
+    let rec = ConnRecord {
+        uid: flow.uid,
+        ts: flow.first_ts,
+        last_ts: flow.last_ts,
+        proto: flow.proto,
+        orig,
+        resp,
+        conn_state,
+        history,
+        orig_stats: flow.stats[0],
+        resp_stats: flow.stats[1],
+        missed_bytes: missed,
+        syn_count,
+        synack_count,
+        rtt,
+        icmp: flow.icmp,
+        vlan: flow.vlan,
+        first_frame: flow.first_frame,
+        last_frame: flow.last_frame,
+        end,
+    };
+    Event {
+        ts: at,
+        frame,
+        uid: Some(flow.uid),
+        dir: Dir::Orig,
+        kind: EventKind::ConnEnd(Box::new(rec)),
     }
 }
 

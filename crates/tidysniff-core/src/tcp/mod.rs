@@ -5,6 +5,7 @@
 //! [`TcpConn::on_segment`] takes a decoded segment and its direction and returns what happened
 //! ([`SegmentOutcome`]); it never sees bytes beyond the header and never emits anything itself.
 
+pub mod reassembly;
 pub mod seq;
 
 use crate::decode::{tcp_flags, TcpSegment};
@@ -99,6 +100,8 @@ pub struct TcpConn {
     pub rtt: Option<Duration>,
     /// When the handshake completed.
     pub established_at: Option<Timestamp>,
+    /// Reassembly of the first bytes of each direction (originator, responder).
+    pub streams: [reassembly::Reassembler; 2],
 }
 
 impl TcpConn {
