@@ -124,8 +124,9 @@ impl Stats {
     }
 }
 
+#[allow(clippy::large_enum_variant)] // inline on purpose: one cache-line walk per packet, no pointer chase
 enum L4 {
-    Tcp(Box<TcpConn>),
+    Tcp(TcpConn),
     Udp,
     Other,
 }
@@ -139,7 +140,7 @@ struct Flow {
     first_frame: u64,
     last_frame: u64,
     stats: [DirStats; 2],
-    icmp: Option<IcmpNote>,
+    icmp: Option<Box<IcmpNote>>,
     vlan: Option<u16>,
     l4: L4,
 }
@@ -223,7 +224,13 @@ impl Engine {
 
     /// Analyzes one packet, appending what it caused to `out`.
     pub fn process(&mut self, pkt: &Packet<'_>, out: &mut Vec<Event>) {
-        self.frame += 1;
+        self.process_frame(self.frame + 1, pkt, out);
+    }
+
+    /// Like [`Engine::process`] with the packet's 1-based frame number given by the caller (when
+    /// several engines share one input, each sees only some of its frames).
+    pub fn process_frame(&mut self, frame: u64, pkt: &Packet<'_>, out: &mut Vec<Event>) {
+        self.frame = frame;
         self.core.stats.packets += 1;
         self.core.stats.bytes += pkt.data.len() as u64;
         let ts = pkt.ts;
@@ -329,6 +336,13 @@ impl Engine {
         }
         self.defrag.expire(at, &mut self.frag_reports);
         self.drain_frag_reports(at, out);
+    }
+
+    /// Moves time forward to `now` as seen at global frame `frame` (events it causes carry that
+    /// frame). For runners that feed several engines parts of one input.
+    pub fn advance_at(&mut self, now: Timestamp, frame: u64, out: &mut Vec<Event>) {
+        self.frame = self.frame.max(frame);
+        self.advance(now, out);
     }
 
     /// End of input: every flow still tracked gets its final record, pending fragments are reported.
@@ -468,12 +482,14 @@ impl Core {
                 let flipped = matches!(&t, Transport::Tcp(s)
                     if s.flags & (tcp_flags::SYN | tcp_flags::ACK | tcp_flags::RST) == tcp_flags::SYN | tcp_flags::ACK);
                 let orig_is_lo = src_is_lo != flipped;
-                let uid = Uid::from_index(*next_index);
+                // From the frame that opened it: unique (a packet opens at most one connection)
+                // and independent of how packets are sharded across engines.
+                let uid = Uid::from_index(frame);
                 *next_index += 1;
                 stats.flows += 1;
                 let (orig, resp) = if flipped { (dst, src) } else { (src, dst) };
                 let l4 = match proto {
-                    Proto::Tcp => L4::Tcp(Box::new(TcpConn::new(flipped))),
+                    Proto::Tcp => L4::Tcp(TcpConn::new(flipped)),
                     Proto::Udp => L4::Udp,
                     _ => L4::Other,
                 };
@@ -568,7 +584,7 @@ impl Core {
                     out.push(ev(EventKind::TcpFin));
                 }
                 if let (Some(_), Some(h)) = (o.data, handler.as_deref_mut()) {
-                    let r = &mut conn.streams[dir.index()];
+                    let r = &mut conn.streams.get_or_insert_with(Default::default)[dir.index()];
                     if stream_depth > 0 && !r.is_done() {
                         let sctx = StreamCtx {
                             uid,
@@ -642,13 +658,13 @@ fn note_icmp(
 ) -> Option<Uid> {
     table.touch(slot, ctx.ts);
     let flow = table.value_mut(slot)?;
-    let count = flow.icmp.map_or(0, |n| n.count) + 1;
-    flow.icmp = Some(IcmpNote {
+    let count = flow.icmp.as_ref().map_or(0, |n| n.count) + 1;
+    flow.icmp = Some(Box::new(IcmpNote {
         ts: ctx.ts,
         from: ctx.ip.src,
         msg,
         count,
-    });
+    }));
     Some(flow.uid)
 }
 
@@ -727,7 +743,7 @@ fn end_event(key: FlowKey, mut flow: Flow, at: Timestamp, frame: u64, end: EndRe
         syn_count,
         synack_count,
         rtt,
-        icmp: flow.icmp,
+        icmp: flow.icmp.map(|b| *b),
         vlan: flow.vlan,
         first_frame: flow.first_frame,
         last_frame: flow.last_frame,

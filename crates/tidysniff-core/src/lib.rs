@@ -7,6 +7,7 @@ pub mod engine;
 pub mod event;
 pub mod flow;
 pub mod report;
+pub mod runtime;
 pub mod source;
 pub mod tcp;
 pub mod time;

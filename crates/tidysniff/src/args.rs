@@ -36,6 +36,10 @@ pub struct LogArgs {
     /// Print packet and decode statistics to stderr at the end.
     #[arg(long)]
     pub stats: bool,
+    /// Analysis engines, each on its own thread (default: 1 for stdin, inputs under 64 MiB and
+    /// machines with fewer than 4 cores; else cores - 1, at most 8).
+    #[arg(long)]
+    pub threads: Option<usize>,
     /// pcap or pcapng files, or `-` for standard input; several are merged by timestamp.
     #[arg(required = true, value_name = "CAPTURE")]
     pub captures: Vec<PathBuf>,

@@ -5,16 +5,40 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use tidysniff_core::engine::{Engine, EngineConfig};
+use tidysniff_core::engine::EngineConfig;
 use tidysniff_core::event::{Event, EventKind};
 use tidysniff_core::report;
+use tidysniff_core::runtime::{self, RunConfig};
 use tidysniff_core::source::{CaptureReader, MergedSource, PacketSource, SourceError, SourceEvent};
 
 use crate::args::{Format, LogArgs};
 
+/// Warnings about inputs that ended early, each naming its input.
+pub type Warnings = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+/// A source that records its errors with its name (the merged timeline hides which input failed).
+struct Labeled<S> {
+    inner: S,
+    label: String,
+    warnings: Warnings,
+}
+
+impl<S: PacketSource> PacketSource for Labeled<S> {
+    fn next_event(&mut self) -> Result<Option<SourceEvent<'_>>, SourceError> {
+        let r = self.inner.next_event();
+        if let Err(e) = &r {
+            if let Ok(mut w) = self.warnings.lock() {
+                w.push(format!("{}: {e}; analyzed up to that point", self.label));
+            }
+        }
+        r
+    }
+}
+
 /// Opens every capture before reading any, so a bad path fails fast with exit 2.
 pub fn open_sources(
     paths: &[std::path::PathBuf],
+    warnings: &Warnings,
 ) -> anyhow::Result<(Box<dyn PacketSource + Send>, bool)> {
     let mut sources: Vec<Box<dyn PacketSource + Send>> = Vec::new();
     let mut stdin_used = false;
@@ -23,10 +47,18 @@ pub fn open_sources(
             anyhow::ensure!(!stdin_used, "standard input (-) given twice");
             stdin_used = true;
             let r = CaptureReader::new(io::stdin()).context("reading standard input")?;
-            sources.push(Box::new(r));
+            sources.push(Box::new(Labeled {
+                inner: r,
+                label: "standard input".into(),
+                warnings: warnings.clone(),
+            }));
         } else {
             let r = CaptureReader::open(p).with_context(|| format!("{}", p.display()))?;
-            sources.push(Box::new(r));
+            sources.push(Box::new(Labeled {
+                inner: r,
+                label: p.display().to_string(),
+                warnings: warnings.clone(),
+            }));
         }
     }
     let src: Box<dyn PacketSource + Send> = if sources.len() == 1 {
@@ -38,54 +70,63 @@ pub fn open_sources(
 }
 
 pub fn run(args: LogArgs) -> anyhow::Result<ExitCode> {
-    let (mut source, streaming) = open_sources(&args.captures)?;
-    let cfg = EngineConfig {
-        max_flows: args.max_flows,
-        ..EngineConfig::default()
+    let warnings = Warnings::default();
+    let (mut source, streaming) = open_sources(&args.captures, &warnings)?;
+    let shards = threads_for(&args.captures, streaming, args.threads);
+    let cfg = RunConfig {
+        engine: EngineConfig {
+            max_flows: args.max_flows,
+            ..EngineConfig::default()
+        },
+        shards,
+        ..RunConfig::default()
     };
-    let mut engine = Engine::new(cfg);
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
     if args.format == Format::Text {
         out.write_all(report::CONN_TEXT_HEADER.as_bytes())?;
     }
-    let mut events: Vec<Event> = Vec::with_capacity(64);
     let mut line = String::with_capacity(512);
-    loop {
-        match source.next_event() {
-            Ok(Some(SourceEvent::Packet(p))) => engine.process(&p, &mut events),
-            Ok(Some(SourceEvent::Tick(ts))) => engine.advance(ts, &mut events),
-            Ok(None) => break,
-            Err(e) => {
-                warn_source(&e);
-                if !matches!(
-                    e,
-                    SourceError::Truncated { .. } | SourceError::Corrupt { .. }
-                ) {
-                    // Other errors (I/O) end the input too, but say so plainly.
-                }
-                break;
-            }
+    let summary = runtime::run(source.as_mut(), &cfg, None, |events| {
+        write_events(&mut out, &mut line, events, args.format)?;
+        if streaming {
+            out.flush()?;
         }
-        if !events.is_empty() {
-            write_events(&mut out, &mut line, &events, args.format)?;
-            events.clear();
-            if streaming {
-                out.flush()?;
-            }
-        }
-    }
-    engine.finish(&mut events);
-    write_events(&mut out, &mut line, &events, args.format)?;
+        Ok::<(), io::Error>(())
+    })?;
     out.flush()?;
+    for w in warnings.lock().map(|w| w.clone()).unwrap_or_default() {
+        eprintln!("tidysniff: warning: {w}");
+    }
     if args.stats {
-        eprintln!("{:#?}", engine.stats());
+        eprintln!("{:#?}", summary.stats);
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn warn_source(e: &SourceError) {
-    eprintln!("tidysniff: warning: {e}; analyzed up to that point");
+/// Engines to run: as asked, else one for streams and small inputs (latency, and nothing to
+/// gain), else one per core but one (the reader's) when there are four or more cores. On two
+/// cores a second engine measured no faster: the reader thread and the per-packet flow-table
+/// miss dominate (see README, Performance).
+pub fn threads_for(paths: &[std::path::PathBuf], streaming: bool, asked: Option<usize>) -> usize {
+    if let Some(n) = asked {
+        return n.clamp(1, 64);
+    }
+    if streaming {
+        return 1;
+    }
+    let total: u64 = paths
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    if total < 64 << 20 {
+        return 1;
+    }
+    match std::thread::available_parallelism().map_or(1, |n| n.get()) {
+        n if n >= 4 => (n - 1).min(8),
+        _ => 1,
+    }
 }
 
 fn write_events(

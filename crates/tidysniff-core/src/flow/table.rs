@@ -29,14 +29,18 @@ pub struct FlowTableConfig {
     pub timeouts: Vec<Duration>,
 }
 
+// Layout: the key compare of a lookup and `touch` read the first cache line; keep what a packet
+// needs next to it.
+#[repr(C)]
 struct Entry<V> {
     key: FlowKey,
-    value: Option<V>,
     last_ts: Timestamp,
     linked_ts: Timestamp,
-    class: u8,
     prev: Slot,
     next: Slot,
+    hash: u64,
+    class: u8,
+    value: Option<V>,
 }
 
 #[derive(Clone, Copy)]
@@ -47,7 +51,9 @@ struct List {
 
 /// The flow table. `V` is the per-flow state of the caller.
 pub struct FlowTable<V> {
-    map: hashbrown::HashMap<FlowKey, Slot, FxBuildHasher>,
+    // Slots only (4 bytes a bucket): the index stays cache-resident; keys live in the entries.
+    map: hashbrown::HashTable<Slot>,
+    hasher: FxBuildHasher,
     entries: Vec<Entry<V>>,
     free: Vec<Slot>,
     lists: Vec<List>,
@@ -65,10 +71,8 @@ impl<V> FlowTable<V> {
         }
         let max_flows = cfg.max_flows.clamp(1, NIL as usize - 1);
         FlowTable {
-            map: hashbrown::HashMap::with_capacity_and_hasher(
-                max_flows.min(1 << 16),
-                FxBuildHasher,
-            ),
+            map: hashbrown::HashTable::with_capacity(max_flows.min(1 << 16)),
+            hasher: FxBuildHasher,
             entries: Vec::new(),
             free: Vec::new(),
             lists: vec![
@@ -94,10 +98,26 @@ impl<V> FlowTable<V> {
         self.len == 0
     }
 
+    #[inline]
+    fn hash_key(&self, key: &FlowKey) -> u64 {
+        use core::hash::BuildHasher;
+        let h = self.hasher.hash_one(key);
+        // Fx leaves the low bits (bucket index) weak for structured keys: fold the high bits in.
+        h ^ (h >> 32)
+    }
+
     /// The slot holding `key`.
     #[inline]
     pub fn get(&self, key: &FlowKey) -> Option<Slot> {
-        self.map.get(key).copied()
+        let hash = self.hash_key(key);
+        let entries = &self.entries;
+        self.map
+            .find(hash, |&s| {
+                entries
+                    .get(s as usize)
+                    .is_some_and(|e| e.value.is_some() && e.key == *key)
+            })
+            .copied()
     }
 
     /// The key of a live slot.
@@ -131,6 +151,7 @@ impl<V> FlowTable<V> {
             None
         };
         let class = class.min(self.lists.len() as u8 - 1);
+        let hash = self.hash_key(&key);
         let entry = Entry {
             key,
             value: Some(value),
@@ -139,6 +160,7 @@ impl<V> FlowTable<V> {
             class,
             prev: NIL,
             next: NIL,
+            hash,
         };
         let slot = match self.free.pop() {
             Some(s) => {
@@ -151,7 +173,10 @@ impl<V> FlowTable<V> {
             }
         };
         self.push_front(slot);
-        self.map.insert(key, slot);
+        let entries = &self.entries;
+        self.map.insert_unique(hash, slot, |&s| {
+            entries.get(s as usize).map_or(0, |e| e.hash)
+        });
         self.len += 1;
         (slot, evicted)
     }
@@ -192,8 +217,13 @@ impl<V> FlowTable<V> {
     pub fn remove(&mut self, slot: Slot) -> Option<(FlowKey, V)> {
         let value = self.entries.get_mut(slot as usize)?.value.take()?;
         self.unlink(slot);
-        let key = self.entries[slot as usize].key;
-        self.map.remove(&key);
+        let (key, hash) = (
+            self.entries[slot as usize].key,
+            self.entries[slot as usize].hash,
+        );
+        if let Ok(found) = self.map.find_entry(hash, |&s| s == slot) {
+            found.remove();
+        }
         self.free.push(slot);
         self.len -= 1;
         Some((key, value))

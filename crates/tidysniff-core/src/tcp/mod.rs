@@ -101,7 +101,7 @@ pub struct TcpConn {
     /// When the handshake completed.
     pub established_at: Option<Timestamp>,
     /// Reassembly of the first bytes of each direction (originator, responder).
-    pub streams: [reassembly::Reassembler; 2],
+    pub streams: Option<Box<[reassembly::Reassembler; 2]>>,
 }
 
 impl TcpConn {
