@@ -358,9 +358,10 @@ impl Merger {
         let upto = self.done.iter().copied().min().unwrap_or(0);
         self.buf.clear();
         while let Some(std::cmp::Reverse((frame, _, _, seq))) = self.heap.peek().copied() {
-            // A shard's later events all carry frames above what it reported done, so events at
-            // or below every shard's mark are final.
-            if frame > upto {
+            // A shard's later events carry frames at or above what it reported done (ticks and
+            // end-of-input drains reuse the last frame), so only frames below every shard's mark
+            // are final, until every shard has finished.
+            if frame >= upto && upto != u64::MAX {
                 break;
             }
             self.heap.pop();
