@@ -154,6 +154,8 @@ pub struct Engine {
     now: Timestamp,
     next_expiry: Timestamp,
     frag_reports: Vec<(FragKey, Timestamp, crate::decode::defrag::DefragWeird)>,
+    /// Slots still to finish, last first (set by the first `finish_some`).
+    finishing: Option<Vec<(u64, Slot)>>,
 }
 
 /// The flow-side state, split from the defragmenter so a reassembled datagram (borrowed from it)
@@ -202,6 +204,7 @@ impl Engine {
             now: Timestamp::MIN,
             next_expiry: Timestamp::MIN,
             frag_reports: Vec::new(),
+            finishing: None,
         }
     }
 
@@ -347,25 +350,52 @@ impl Engine {
 
     /// End of input: every flow still tracked gets its final record, pending fragments are reported.
     pub fn finish(&mut self, out: &mut Vec<Event>) {
+        while self.finish_some(usize::MAX, out) {}
+    }
+
+    /// Like [`Engine::finish`], emitting at most `max` final records a call, so a caller can hand
+    /// them on before the next batch (memory stays flat at the end of a large capture). Returns
+    /// true while records remain; the first call after the last packet fixes the order (by first
+    /// packet), later calls continue it.
+    pub fn finish_some(&mut self, max: usize, out: &mut Vec<Event>) -> bool {
         let frame = self.frame;
         let at = self.now;
-        let mut rest = Vec::new();
-        self.core.table.drain(|key, flow| rest.push((key, flow)));
-        // Deterministic order: by first packet.
-        rest.sort_by_key(|(_, f)| (f.first_frame, f.uid));
-        for (key, flow) in rest {
-            end_of(
-                &mut self.core.handler,
-                key,
-                flow,
-                at,
-                frame,
-                EndReason::EndOfInput,
-                out,
-            );
+        if self.finishing.is_none() {
+            let mut order: Vec<(u64, Slot)> = self
+                .core
+                .table
+                .slots()
+                .filter_map(|s| Some((self.core.table.peek(s)?.first_frame, s)))
+                .collect();
+            // Deterministic order: by first packet (a packet opens at most one connection).
+            order.sort_unstable();
+            order.reverse();
+            self.finishing = Some(order);
+        }
+        let mut emitted = 0;
+        while emitted < max {
+            let Some((_, slot)) = self.finishing.as_mut().and_then(|o| o.pop()) else {
+                break;
+            };
+            if let Some((key, flow)) = self.core.table.remove(slot) {
+                end_of(
+                    &mut self.core.handler,
+                    key,
+                    flow,
+                    at,
+                    frame,
+                    EndReason::EndOfInput,
+                    out,
+                );
+                emitted += 1;
+            }
+        }
+        if self.finishing.as_ref().is_some_and(|o| !o.is_empty()) {
+            return true;
         }
         self.defrag.drain(&mut self.frag_reports);
         self.drain_frag_reports(at, out);
+        false
     }
 
     fn drain_frag_reports(&mut self, ts: Timestamp, out: &mut Vec<Event>) {

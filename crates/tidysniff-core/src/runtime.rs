@@ -90,7 +90,10 @@ pub fn run<S: PacketSource + ?Sized, E>(
                 events.clear();
             }
         }
-        engine.finish(&mut events);
+        while engine.finish_some(4096, &mut events) {
+            sink(&events)?;
+            events.clear();
+        }
         sink(&events)?;
         return Ok(RunSummary {
             stats: engine.stats().clone(),

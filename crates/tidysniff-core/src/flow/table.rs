@@ -73,7 +73,9 @@ impl<V> FlowTable<V> {
         FlowTable {
             map: hashbrown::HashTable::with_capacity(max_flows.min(1 << 16)),
             hasher: FxBuildHasher,
-            entries: Vec::new(),
+            // Reserved once (address space only until used): growing by doubling would copy the
+            // whole table and hold both copies at the peak.
+            entries: Vec::with_capacity(max_flows),
             free: Vec::new(),
             lists: vec![
                 List {
@@ -126,6 +128,14 @@ impl<V> FlowTable<V> {
             .get(slot as usize)
             .filter(|e| e.value.is_some())
             .map(|e| &e.key)
+    }
+
+    /// The value of a live slot, read-only.
+    #[inline]
+    pub fn peek(&self, slot: Slot) -> Option<&V> {
+        self.entries
+            .get(slot as usize)
+            .and_then(|e| e.value.as_ref())
     }
 
     /// The value of a live slot.

@@ -1,18 +1,30 @@
 //! Live capture on a network interface through libpcap (feature `live`, needs libpcap to build).
 //!
 //! [`LiveSource`] yields a [`SourceEvent::Packet`] per captured packet, timestamped by the kernel,
-//! and a [`SourceEvent::Tick`] each time the read timeout expires with no packet, so that timers
-//! (an unanswered SYN, a pending DNS query) fire on a quiet link.
+//! and a [`SourceEvent::Tick`] whenever [`LiveConfig::read_timeout_ms`] passes with no packet, so
+//! that timers (an unanswered SYN, a pending DNS query) fire on a quiet link.
+//!
+//! # Waiting without blocking forever
+//!
+//! libpcap's read timeout cannot make a read return on a quiet link: its documentation says the
+//! timer may only start with the first packet, and on Linux 1.10 a blocking `pcap_next_ex` keeps
+//! polling after the timeout (checked: no tick in 5 s on an idle `lo`). So the capture runs in
+//! non-blocking mode, and an empty ring is polled again after a short sleep that doubles from
+//! 50 µs up to 2 ms while the link stays quiet; any packet resets it. Under traffic there is no
+//! sleep at all; after a quiet spell the first packet waits at most 2 ms in the kernel ring. Each
+//! packet is copied once into a reused buffer (no allocation), because the borrow of libpcap's
+//! ring slot cannot be held across the retry loop.
 //!
 //! # The wall clock
 //!
 //! This is the only place in the crate that reads the wall clock: a tick carries
-//! [`std::time::SystemTime::now`], so it is comparable with the kernel's packet timestamps.
-//! Everything downstream runs on the timestamps of events, never on a clock of its own.
+//! [`std::time::SystemTime::now`], so it is comparable with the kernel's packet timestamps. The
+//! monotonic clock ([`std::time::Instant`]) only paces the polling. Everything downstream runs on
+//! the timestamps of events, never on a clock of its own.
 
 use super::{LinkType, Packet, PacketSource, SourceError, SourceEvent};
 use crate::time::Timestamp;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Settings for [`LiveSource::open`]. [`LiveConfig::new`] gives the defaults.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,9 +35,9 @@ pub struct LiveConfig {
     pub filter: Option<String>,
     /// Bytes kept per packet (default [`LiveConfig::DEFAULT_SNAPLEN`], enough for any packet).
     pub snaplen: i32,
-    /// How long one read waits for packets before a tick, in milliseconds (default
-    /// [`LiveConfig::DEFAULT_READ_TIMEOUT_MS`]). Must be above 0: 0 means "wait forever" to
-    /// libpcap, and no ticks would come.
+    /// How long a quiet link lasts before a tick, in milliseconds (default
+    /// [`LiveConfig::DEFAULT_READ_TIMEOUT_MS`]). 0 or below: no ticks, wait for packets forever
+    /// (as libpcap reads 0).
     pub read_timeout_ms: i32,
     /// Capture packets not addressed to this host (default off).
     pub promisc: bool,
@@ -69,7 +81,16 @@ pub struct LiveSource {
     cap: pcap::Capture<pcap::Active>,
     linktype: LinkType,
     interface: String,
+    /// Quiet time before a tick; `None`: no ticks.
+    tick_after: Option<Duration>,
+    /// The current packet, copied out of libpcap's ring.
+    buf: Vec<u8>,
 }
+
+/// First pause when the ring is empty; it doubles up to [`MAX_PAUSE`].
+const MIN_PAUSE: Duration = Duration::from_micros(50);
+/// Longest pause between two polls of an empty ring.
+const MAX_PAUSE: Duration = Duration::from_millis(2);
 
 impl core::fmt::Debug for LiveSource {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -97,16 +118,24 @@ impl LiveSource {
             .promisc(config.promisc)
             .immediate_mode(config.immediate)
             .open()
-            .map_err(|e| live_error("cannot start capture", iface, e))?;
+            .map_err(|e| live_error("cannot start capture", iface, e))?
+            .setnonblock()
+            .map_err(|e| live_error("cannot make capture non-blocking", iface, e))?;
         if let Some(filter) = &config.filter {
             cap.filter(filter, true)
                 .map_err(|e| live_error(&format!("bad filter {filter:?}"), iface, e))?;
         }
         let linktype = LinkType(cap.get_datalink().0 as u16);
+        let tick_after = u64::try_from(config.read_timeout_ms)
+            .ok()
+            .filter(|&ms| ms > 0)
+            .map(Duration::from_millis);
         Ok(LiveSource {
             cap,
             linktype,
             interface: config.interface,
+            tick_after,
+            buf: Vec::new(),
         })
     }
 
@@ -138,27 +167,44 @@ fn now() -> Timestamp {
 }
 
 impl PacketSource for LiveSource {
-    /// The next packet, a tick when the read timeout expired with no packet, `Ok(None)` when
+    /// The next packet, a tick when the link was quiet for the read timeout, `Ok(None)` when
     /// libpcap reports no more packets, or [`SourceError::Live`].
     fn next_event(&mut self) -> Result<Option<SourceEvent<'_>>, SourceError> {
-        let linktype = self.linktype;
-        match self.cap.next_packet() {
-            Ok(p) => {
-                let h = p.header;
-                Ok(Some(SourceEvent::Packet(Packet {
-                    ts: Timestamp::from_secs_micros(
-                        i64::from(h.ts.tv_sec),
-                        i64::from(h.ts.tv_usec),
-                    ),
-                    linktype,
-                    orig_len: h.len.max(h.caplen),
-                    data: p.data,
-                })))
+        let waiting_since = Instant::now();
+        let mut pause = MIN_PAUSE;
+        let header = loop {
+            match self.cap.next_packet() {
+                Ok(p) => {
+                    self.buf.clear();
+                    self.buf.extend_from_slice(p.data);
+                    break *p.header;
+                }
+                // Non-blocking mode: the ring is empty.
+                Err(pcap::Error::TimeoutExpired) => {
+                    let waited = waiting_since.elapsed();
+                    let mut sleep = pause;
+                    if let Some(limit) = self.tick_after {
+                        if waited >= limit {
+                            return Ok(Some(SourceEvent::Tick(now())));
+                        }
+                        sleep = sleep.min(limit - waited);
+                    }
+                    std::thread::sleep(sleep);
+                    pause = (pause * 2).min(MAX_PAUSE);
+                }
+                Err(pcap::Error::NoMorePackets) => return Ok(None),
+                Err(e) => return Err(live_error("capture failed", &self.interface, e)),
             }
-            Err(pcap::Error::TimeoutExpired) => Ok(Some(SourceEvent::Tick(now()))),
-            Err(pcap::Error::NoMorePackets) => Ok(None),
-            Err(e) => Err(live_error("capture failed", &self.interface, e)),
-        }
+        };
+        Ok(Some(SourceEvent::Packet(Packet {
+            ts: Timestamp::from_secs_micros(
+                i64::from(header.ts.tv_sec),
+                i64::from(header.ts.tv_usec),
+            ),
+            linktype: self.linktype,
+            orig_len: header.len.max(header.caplen),
+            data: &self.buf,
+        })))
     }
 }
 
@@ -166,7 +212,6 @@ impl PacketSource for LiveSource {
 mod tests {
     use super::*;
     use std::net::UdpSocket;
-    use std::time::{Duration, Instant};
 
     fn is_root() -> bool {
         // The effective uid, from procfs: the crate forbids unsafe, so no geteuid().
