@@ -196,11 +196,12 @@ impl PacketSource for LiveSource {
                 Err(e) => return Err(live_error("capture failed", &self.interface, e)),
             }
         };
+        // `time_t` and `suseconds_t` are i64 on 64-bit Linux but narrower elsewhere.
+        #[allow(clippy::useless_conversion)]
+        let ts =
+            Timestamp::from_secs_micros(i64::from(header.ts.tv_sec), i64::from(header.ts.tv_usec));
         Ok(Some(SourceEvent::Packet(Packet {
-            ts: Timestamp::from_secs_micros(
-                i64::from(header.ts.tv_sec),
-                i64::from(header.ts.tv_usec),
-            ),
+            ts,
             linktype: self.linktype,
             orig_len: header.len.max(header.caplen),
             data: &self.buf,

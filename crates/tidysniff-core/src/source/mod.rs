@@ -4,7 +4,7 @@
 //! ticks that carry the current time so timers can fire while no traffic arrives. Sources do I/O and
 //! nothing else: they never decode beyond the capture-file record.
 //!
-//! - [`file`]: pure-Rust pcap and pcapng reader over any [`std::io::Read`] (file or stdin), streaming.
+//! - [`file`](mod@file): pure-Rust pcap and pcapng reader over any [`std::io::Read`] (file or stdin), streaming.
 //! - [`merge`]: several sources merged into one timeline by timestamp.
 //! - `live` (feature `live`): libpcap capture on an interface.
 
