@@ -151,18 +151,9 @@ pub fn parse_ip(data: &[u8]) -> Result<IpPacket<'_>, DecodeError> {
         }
         LaxIpSlice::Ipv6(v6) => {
             let h = v6.header();
-            let mut fragment = None;
-            for ext in v6.extensions().clone().into_iter() {
-                if let etherparse::Ipv6ExtensionSlice::Fragment(f) = ext {
-                    if f.is_fragmenting_payload() {
-                        fragment = Some(FragInfo {
-                            offset: u32::from(f.fragment_offset().value()) * 8,
-                            more: f.more_fragments(),
-                            id: f.identification(),
-                        });
-                    }
-                }
-            }
+            // Our own checked walk: etherparse 0.21's extension iterator trusts headers that its
+            // lax parser did not validate and reads out of bounds (found by fuzzing).
+            let fragment = ipv6_fragment(h.next_header().0, v6.extensions().slice());
             // The IPv6 payload length covers extension headers; what follows them is ours.
             let ext_len = v6.extensions().slice().len() as u32;
             let payload_len = u32::from(h.payload_length()).saturating_sub(ext_len);
@@ -183,6 +174,42 @@ pub fn parse_ip(data: &[u8]) -> Result<IpPacket<'_>, DecodeError> {
             })
         }
     }
+}
+
+/// Finds the IPv6 Fragment header among extension headers (`first` = the IPv6 next-header
+/// value), checking every length.
+fn ipv6_fragment(first: u8, mut exts: &[u8]) -> Option<FragInfo> {
+    let mut next = first;
+    for _ in 0..16 {
+        match next {
+            // Fragment: next header, reserved, offset/flags (2), identification (4).
+            44 => {
+                let b = exts.get(..8)?;
+                let off_flags = u16::from_be_bytes([b[2], b[3]]);
+                let offset = u32::from(off_flags >> 3) * 8;
+                let more = off_flags & 1 == 1;
+                if offset == 0 && !more {
+                    return None; // atomic fragment: a whole datagram
+                }
+                let id = u32::from_be_bytes([b[4], b[5], b[6], b[7]]);
+                return Some(FragInfo { offset, more, id });
+            }
+            // Hop-by-hop, routing, destination options: (len + 1) * 8 bytes.
+            0 | 43 | 60 => {
+                let len = (usize::from(*exts.get(1)?) + 1) * 8;
+                next = *exts.first()?;
+                exts = exts.get(len..)?;
+            }
+            // Authentication header: (len + 2) * 4 bytes.
+            51 => {
+                let len = (usize::from(*exts.get(1)?) + 2) * 4;
+                next = *exts.first()?;
+                exts = exts.get(len..)?;
+            }
+            _ => return None,
+        }
+    }
+    None
 }
 
 /// TCP flag bits.
@@ -522,6 +549,27 @@ mod tests {
         };
         assert_eq!(t.payload_len, 1460);
         assert!(t.payload.is_empty());
+    }
+
+    #[test]
+    fn ipv6_with_a_broken_extension_chain_does_not_read_out_of_bounds() {
+        // Found by fuzzing (etherparse's iterator read past a header its lax parser rejected):
+        // IPv6, next header hop-by-hop, whose length claims more than the packet has.
+        let mut pkt = vec![0x60, 0, 0, 0, 0, 16, 0, 64];
+        pkt.extend_from_slice(&[0u8; 32]);
+        pkt.extend_from_slice(&[44, 200, 0, 0, 0, 0, 0, 0, 6, 0, 0, 1, 0, 0, 0, 9]);
+        let _ = parse_ip(&pkt);
+        assert_eq!(ipv6_fragment(0, &pkt[40..]), None);
+        // A well-formed chain: destination options, then a fragment at offset 1448, more = 1.
+        let chain = [44u8, 0, 1, 4, 0, 0, 0, 0, 6, 0, 0x05, 0xa9, 0, 0, 0, 7];
+        assert_eq!(
+            ipv6_fragment(60, &chain),
+            Some(FragInfo {
+                offset: 1448,
+                more: true,
+                id: 7
+            })
+        );
     }
 
     #[test]
