@@ -172,8 +172,12 @@ fn corpus_is_read_without_panic_and_agrees_with_tshark() {
             .into_owned();
         let (pkts, tcp, err) = match ours {
             Ok(r) => r,
-            Err(_) => {
+            Err(mpsc::RecvTimeoutError::Timeout) => {
                 failures.push(format!("{rel}: analysis did not finish in 120 s (hang?)"));
+                continue;
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                failures.push(format!("{rel}: analysis panicked"));
                 continue;
             }
         };
