@@ -60,11 +60,14 @@
 #![warn(missing_docs)]
 
 pub mod decode;
+pub mod dns;
 pub mod engine;
 pub mod event;
 pub mod flow;
+pub mod http;
 pub mod report;
 pub mod runtime;
 pub mod source;
 pub mod tcp;
 pub mod time;
+pub mod tls;
