@@ -66,14 +66,42 @@ pub struct StreamCtx {
     pub frame: u64,
 }
 
+/// A UDP datagram as an application parser sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Datagram<'a> {
+    /// Connection and direction, time, frame.
+    pub ctx: StreamCtx,
+    /// Sender.
+    pub src: Endpoint,
+    /// Receiver.
+    pub dst: Endpoint,
+    /// IP facts of the packet (TTL, IP ID, DF): evidence for forged-answer detection.
+    pub ip: IpInfo,
+    /// Payload as captured.
+    pub payload: &'a [u8],
+}
+
 /// The plug point for application parsers: receives the first [`EngineConfig::stream_depth`] bytes
-/// of each TCP direction, in order, once each, as they become contiguous.
+/// of each TCP direction, in order, once each, as they become contiguous; every UDP datagram
+/// (when `stream_depth` > 0); and the end of each connection.
 pub trait StreamHandler {
     /// Newly in-order bytes at stream `offset`. Return `false` when this direction needs no more.
     fn on_data(&mut self, ctx: StreamCtx, offset: u64, data: &[u8], out: &mut Vec<Event>) -> bool;
-    /// The connection ended (its record follows); drop any per-connection state.
-    fn on_end(&mut self, uid: Uid, out: &mut Vec<Event>) {
-        let _ = (uid, out);
+    /// A UDP datagram.
+    fn on_datagram(&mut self, dgram: &Datagram<'_>, out: &mut Vec<Event>) {
+        let _ = (dgram, out);
+    }
+    /// The connection ended; `rec` is its final record (emitted right after). Drop any state.
+    fn on_end(&mut self, rec: &ConnRecord, out: &mut Vec<Event>) {
+        let _ = (rec, out);
+    }
+    /// Time moved to `now` (packet time): expire what waited too long.
+    fn on_time(&mut self, now: Timestamp, out: &mut Vec<Event>) {
+        let _ = (now, out);
+    }
+    /// End of input: emit everything pending.
+    fn on_finish(&mut self, out: &mut Vec<Event>) {
+        let _ = out;
     }
 }
 
@@ -337,6 +365,9 @@ impl Engine {
             };
             end_of(&mut self.core.handler, key, flow, at, frame, reason, out);
         }
+        if let Some(h) = self.core.handler.as_deref_mut() {
+            h.on_time(at, out);
+        }
         self.defrag.expire(at, &mut self.frag_reports);
         self.drain_frag_reports(at, out);
     }
@@ -392,6 +423,9 @@ impl Engine {
         }
         if self.finishing.as_ref().is_some_and(|o| !o.is_empty()) {
             return true;
+        }
+        if let Some(h) = self.core.handler.as_deref_mut() {
+            h.on_finish(out);
         }
         self.defrag.drain(&mut self.frag_reports);
         self.drain_frag_reports(at, out);
@@ -649,7 +683,30 @@ impl Core {
                     new_class = Some(CLASS_TCP_CLOSED);
                 }
             }
-            (L4::Udp, Transport::Udp(d)) => st.bytes += u64::from(d.payload_len),
+            (L4::Udp, Transport::Udp(d)) => {
+                st.bytes += u64::from(d.payload_len);
+                if let (Some(h), true) = (handler.as_deref_mut(), stream_depth > 0) {
+                    let dgram = Datagram {
+                        ctx: StreamCtx {
+                            uid,
+                            dir,
+                            ts: ctx.ts,
+                            frame,
+                        },
+                        src: Endpoint {
+                            addr: ip.src,
+                            port: d.src_port,
+                        },
+                        dst: Endpoint {
+                            addr: ip.dst,
+                            port: d.dst_port,
+                        },
+                        ip: *ip,
+                        payload: d.payload,
+                    };
+                    h.on_datagram(&dgram, out);
+                }
+            }
             _ => {}
         }
         if let Some(c) = new_class {
@@ -708,10 +765,11 @@ fn end_of(
     end: EndReason,
     out: &mut Vec<Event>,
 ) {
-    if let Some(h) = handler.as_deref_mut() {
-        h.on_end(flow.uid, out);
+    let ev = end_event(key, flow, at, frame, end);
+    if let (Some(h), EventKind::ConnEnd(rec)) = (handler.as_deref_mut(), &ev.kind) {
+        h.on_end(rec, out);
     }
-    out.push(end_event(key, flow, at, frame, end));
+    out.push(ev);
 }
 
 fn end_event(key: FlowKey, mut flow: Flow, at: Timestamp, frame: u64, end: EndReason) -> Event {
