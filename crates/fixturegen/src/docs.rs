@@ -58,7 +58,9 @@ fn endpoint(a: std::net::SocketAddr, proto: Proto) -> String {
 const INTRO: &str = r#"# Fixtures
 
 Every capture in this directory is produced by the `fixturegen` crate
-(`crates/fixturegen`) and so is this README (with `expected_conns.tsv`).
+(`crates/fixturegen`) and so is this README (with `expected_conns.tsv`),
+except the `lab_*.pcap` captures, which are recorded from real OpenSSL and
+Go programs by `lab/tls-lab.sh` (see [`lab/README.md`](lab/README.md)).
 Do not edit them by hand: change the generator and run
 
 ```sh
@@ -80,9 +82,11 @@ sequence/ack continuity and byte-for-byte determinism.
   SYN-ACK at t + 20 ms.
 - **Addresses**: servers in 192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24
   and 2001:db8:1::/48 (documentation ranges). Every flow of every fixture has
-  its own client port (40000-40199), so a test can pick a flow by port.
+  its own client port (40000-40399), so a test can pick a flow by port.
 - **IP**: IPv4 DF set (except on fragments), IP ID incrementing per sender,
-  TTL / hop limit 64 from the client and the gateway, 52 from servers.
+  TTL / hop limit 64 from the client and the gateway, 52 from servers (one
+  deliberate exception: the forged-looking DNS answer in
+  `dns_two_answers.pcap`).
   Received Ethernet frames are zero-padded to 60 bytes (sent frames are not,
   as on Linux): use the IP total length, not the frame length.
 - **TCP**: SYN and SYN-ACK carry MSS 1460 (1440 over IPv6), SACK-permitted

@@ -20,6 +20,8 @@ use crate::scene::*;
 use crate::wire::{self, flags};
 use std::net::{IpAddr, Ipv6Addr};
 
+mod app;
+
 /// One fixture file.
 pub struct Fixture {
     pub name: &'static str,
@@ -148,6 +150,11 @@ pub fn all() -> Vec<Fixture> {
         snaplen(),
         bigendian(),
         tcp_states(),
+        app::tls_client_hello_split(),
+        app::dns_two_answers(),
+        app::dns_tcp(),
+        app::http_connect_tunnel(),
+        app::goproxy_http_403(),
     ]
 }
 

@@ -75,6 +75,57 @@ pub fn dns_response(id: u16, name: &str, qtype: u16, answers: &[IpAddr], ttl: u3
     v
 }
 
+/// A general DNS message: header with `flags`, the question
+/// `name`/`qtype`/IN, one answer per `(address, ttl)` (each owner name a
+/// compression pointer `C0 0C` to the question), and, with `edns`, an OPT
+/// record (RFC 6891: root owner, UDP payload size `edns`, extended RCODE,
+/// version and flags 0, no options) in the additional section.
+pub fn dns_message(
+    id: u16,
+    flags: u16,
+    name: &str,
+    qtype: u16,
+    answers: &[(IpAddr, u32)],
+    edns: Option<u16>,
+) -> Vec<u8> {
+    let mut v = Vec::with_capacity(64 + 28 * answers.len());
+    v.extend_from_slice(&id.to_be_bytes());
+    v.extend_from_slice(&flags.to_be_bytes());
+    v.extend_from_slice(&1u16.to_be_bytes());
+    v.extend_from_slice(&(answers.len() as u16).to_be_bytes());
+    v.extend_from_slice(&0u16.to_be_bytes());
+    v.extend_from_slice(&u16::from(edns.is_some()).to_be_bytes());
+    put_name(&mut v, name);
+    v.extend_from_slice(&qtype.to_be_bytes());
+    v.extend_from_slice(&1u16.to_be_bytes());
+    for (a, ttl) in answers {
+        v.extend_from_slice(&[0xc0, 0x0c]);
+        let (t, rdata) = match a {
+            IpAddr::V4(a) => (QTYPE_A, a.octets().to_vec()),
+            IpAddr::V6(a) => (QTYPE_AAAA, a.octets().to_vec()),
+        };
+        v.extend_from_slice(&t.to_be_bytes());
+        v.extend_from_slice(&1u16.to_be_bytes());
+        v.extend_from_slice(&ttl.to_be_bytes());
+        v.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+        v.extend_from_slice(&rdata);
+    }
+    if let Some(size) = edns {
+        v.push(0);
+        v.extend_from_slice(&41u16.to_be_bytes());
+        v.extend_from_slice(&size.to_be_bytes());
+        v.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+    }
+    v
+}
+
+/// A DNS message framed for TCP (RFC 1035 4.2.2): 2-byte length prefix.
+pub fn dns_tcp_frame(msg: &[u8]) -> Vec<u8> {
+    let mut v = (msg.len() as u16).to_be_bytes().to_vec();
+    v.extend_from_slice(msg);
+    v
+}
+
 fn ext(v: &mut Vec<u8>, typ: u16, data: &[u8]) {
     v.extend_from_slice(&typ.to_be_bytes());
     v.extend_from_slice(&(data.len() as u16).to_be_bytes());

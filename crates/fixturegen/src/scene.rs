@@ -110,6 +110,9 @@ pub struct Opts {
     pub ttl: Option<u8>,
     /// IPv4 Don't Fragment (default set).
     pub df: Option<bool>,
+    /// IPv4 identification to use instead of the sender's next one (the
+    /// sender's counter does not advance): a packet someone else forged.
+    pub ip_id: Option<u16>,
 }
 
 /// What a frame means, for the README and the per-connection counts.
@@ -249,7 +252,10 @@ impl Scene {
         let ttl = o.ttl.unwrap_or_else(|| ttl_of(src));
         let l3 = match (src, dst) {
             (IpAddr::V4(s), IpAddr::V4(d)) => {
-                let id = self.next_ip_id(src);
+                let id = match o.ip_id {
+                    Some(id) => id,
+                    None => self.next_ip_id(src),
+                };
                 let h = Ipv4Hdr {
                     src: s,
                     dst: d,

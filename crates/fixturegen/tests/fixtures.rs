@@ -516,7 +516,7 @@ fn tcp_sequence_continuity_everywhere() {
             .scene
             .conns
             .iter()
-            .filter(|c| c.history.contains('t') || c.history.contains('g'))
+            .filter(|c| c.history.contains(['t', 'T', 'g', 'G']))
             .map(|c| c.orig.port())
             .collect();
         // key: (client port, server port) oriented by the lower-numbered side.
@@ -591,4 +591,94 @@ fn bench_is_deterministic_valid_and_stops_at_a_boundary() {
         .filter(|r| r.data.len() == 14 + 20 + 20 + 1448)
         .count();
     assert!(full * 2 > recs.len(), "{full} of {}", recs.len());
+}
+
+/// Client payloads of `port`'s connection in capture order: (relative seq, bytes).
+fn client_segments(f: &Fixture, port: u16) -> Vec<(u32, Vec<u8>)> {
+    let recs = records(f);
+    let mut n = Checked::default();
+    let mut isn = None;
+    let mut out = Vec::new();
+    for p in logical(f.name, &recs, &mut n) {
+        let t = TcpSlice::from_slice(&p.data).unwrap();
+        if t.source_port() != port {
+            continue;
+        }
+        if t.syn() {
+            isn = Some(t.sequence_number());
+        } else if !t.payload().is_empty() {
+            let rel = t.sequence_number().wrapping_sub(isn.unwrap());
+            out.push((rel, t.payload().to_vec()));
+        }
+    }
+    out
+}
+
+#[test]
+fn split_client_hello_reassembles_to_one_record() {
+    let all = fixtures::all();
+    let f = all
+        .iter()
+        .find(|f| f.name == "tls_client_hello_split.pcap")
+        .unwrap();
+    let segs = client_segments(f, 40290);
+    let order: Vec<u32> = segs.iter().take(3).map(|s| s.0).collect();
+    assert_eq!(order, [123, 1025, 1], "sent as parts 2, 3, 1");
+    let mut first3 = segs[..3].to_vec();
+    first3.sort();
+    let rec: Vec<u8> = first3.into_iter().flat_map(|s| s.1).collect();
+    assert_eq!(rec[0], 0x16);
+    assert_eq!(
+        usize::from(u16::from_be_bytes([rec[3], rec[4]])) + 5,
+        rec.len()
+    );
+    assert!(rec.len() > 1448, "{}", rec.len());
+    let sni = rec.windows(16).position(|w| w == b"proxy.golang.org");
+    assert_eq!(sni, Some(117));
+}
+
+#[test]
+fn forged_dns_answer_has_its_ip_fingerprints() {
+    let all = fixtures::all();
+    let f = all
+        .iter()
+        .find(|f| f.name == "dns_two_answers.pcap")
+        .unwrap();
+    let recs = records(f);
+    // Ethernet + IPv4: TTL at 14 + 8, flags at 14 + 6, ID at 14 + 4.
+    let ip = |i: usize| &recs[i].data[14..];
+    let (forged, genuine) = (ip(3), ip(4));
+    assert_eq!(
+        (forged[8], &forged[4..6], forged[6] & 0x40),
+        (59, &[0u8, 0][..], 0)
+    );
+    assert_eq!((genuine[8], genuine[6] & 0x40), (52, 0x40));
+    let id = |p: &[u8]| u16::from_be_bytes([p[4], p[5]]);
+    assert_eq!(id(genuine), id(ip(1)).wrapping_add(1));
+    // Same DNS id; the forged one has no OPT (arcount 0), the genuine one has.
+    let dns = |p: &[u8]| p[28..].to_vec();
+    assert_eq!(dns(forged)[..2], dns(genuine)[..2]);
+    assert_eq!(&dns(forged)[10..12], &[0, 0]);
+    assert_eq!(&dns(genuine)[6..12], &[0, 2, 0, 0, 0, 1]);
+}
+
+#[test]
+fn http_fixtures_start_with_the_documented_request_lines() {
+    let all = fixtures::all();
+    for (name, port, line) in [
+        (
+            "http_connect_tunnel.pcap",
+            40320,
+            &b"CONNECT proxy.golang.org:443 HTTP/1.1\r\nHost: proxy.golang.org:443\r\nUser-Agent: Go-http-client/1.1\r\n\r\n"[..],
+        ),
+        (
+            "goproxy_http_403.pcap",
+            40330,
+            &b"GET /github.com/!burnt!sushi/toml/@v/list HTTP/1.1\r\n"[..],
+        ),
+    ] {
+        let f = all.iter().find(|f| f.name == name).unwrap();
+        let segs = client_segments(f, port);
+        assert!(segs[0].1.starts_with(line), "{name}");
+    }
 }

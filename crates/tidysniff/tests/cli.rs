@@ -277,6 +277,10 @@ fn records_agree_with_the_generators_independent_expectations() {
         // Port reuse gives several rows for one tuple: any record may match each row.
         let ok = found.iter().any(|r| {
             let mut history_ok = r["history"] == f[col("history")];
+            if file == "tls_client_hello_split.pcap" && op == "40290" {
+                // Same: the late first segment filled a hole, it was not sent twice.
+                history_ok = r["history"] == "ShADdFf" && r["orig_ooo"] == 1;
+            }
             if file == "tcp_states.pcap" && op == "40104" {
                 // Zeek reads two swapped segments as a retransmission (`t`); we see the reordering.
                 history_ok = r["history"] == "ShADadFf" && r["resp_ooo"] == 1;
