@@ -64,6 +64,10 @@ pub struct StreamCtx {
     pub ts: Timestamp,
     /// Its 1-based frame number.
     pub frame: u64,
+    /// The connection's originator.
+    pub orig: Endpoint,
+    /// The connection's responder.
+    pub resp: Endpoint,
 }
 
 /// A UDP datagram as an application parser sees it.
@@ -366,7 +370,9 @@ impl Engine {
             end_of(&mut self.core.handler, key, flow, at, frame, reason, out);
         }
         if let Some(h) = self.core.handler.as_deref_mut() {
+            let n = out.len();
             h.on_time(at, out);
+            restamp(out, n, frame);
         }
         self.defrag.expire(at, &mut self.frag_reports);
         self.drain_frag_reports(at, out);
@@ -425,7 +431,9 @@ impl Engine {
             return true;
         }
         if let Some(h) = self.core.handler.as_deref_mut() {
+            let n = out.len();
             h.on_finish(out);
+            restamp(out, n, frame);
         }
         self.defrag.drain(&mut self.frag_reports);
         self.drain_frag_reports(at, out);
@@ -620,6 +628,11 @@ impl Core {
             }
         }
         let uid = flow.uid;
+        let (orig_ep, resp_ep) = if flow.orig_is_lo {
+            (key.lo, key.hi)
+        } else {
+            (key.hi, key.lo)
+        };
         let mut new_class = None;
         match (&mut flow.l4, &t) {
             (L4::Tcp(conn), Transport::Tcp(seg)) => {
@@ -655,12 +668,16 @@ impl Core {
                             dir,
                             ts: ctx.ts,
                             frame,
+                            orig: orig_ep,
+                            resp: resp_ep,
                         };
                         let mut keep = true;
                         let d =
                             r.segment(o.data_offset, seg.payload, stream_depth, |off, bytes| {
                                 if keep {
+                                    let n = out.len();
                                     keep = h.on_data(sctx, off, bytes, out);
+                                    restamp(out, n, frame);
                                 }
                             });
                         if !keep {
@@ -692,6 +709,8 @@ impl Core {
                             dir,
                             ts: ctx.ts,
                             frame,
+                            orig: orig_ep,
+                            resp: resp_ep,
                         },
                         src: Endpoint {
                             addr: ip.src,
@@ -704,7 +723,9 @@ impl Core {
                         ip: *ip,
                         payload: d.payload,
                     };
+                    let n = out.len();
                     h.on_datagram(&dgram, out);
+                    restamp(out, n, frame);
                 }
             }
             _ => {}
@@ -767,9 +788,19 @@ fn end_of(
 ) {
     let ev = end_event(key, flow, at, frame, end);
     if let (Some(h), EventKind::ConnEnd(rec)) = (handler.as_deref_mut(), &ev.kind) {
+        let n = out.len();
         h.on_end(rec, out);
+        restamp(out, n, frame);
     }
     out.push(ev);
+}
+
+/// Handler events carry the frame at which they were emitted (their records keep their own
+/// times): runners order output by it.
+fn restamp(out: &mut [Event], from: usize, frame: u64) {
+    for e in out.iter_mut().skip(from) {
+        e.frame = frame;
+    }
 }
 
 fn end_event(key: FlowKey, mut flow: Flow, at: Timestamp, frame: u64, end: EndReason) -> Event {

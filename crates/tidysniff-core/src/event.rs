@@ -62,6 +62,27 @@ pub enum EventKind {
     },
     /// The connection is over; its final record.
     ConnEnd(Box<ConnRecord>),
+    /// A DNS transaction (query and every response to it, or an unanswered query, or an
+    /// unsolicited response).
+    Dns(Box<crate::dns::DnsTransaction>),
+    /// What a TLS connection showed (written when the connection ends).
+    Tls {
+        /// The connection's originator.
+        orig: Endpoint,
+        /// The connection's responder.
+        resp: Endpoint,
+        /// What was seen.
+        summary: Box<crate::tls::TlsSummary>,
+    },
+    /// An HTTP request and its response.
+    Http {
+        /// The connection's originator.
+        orig: Endpoint,
+        /// The connection's responder.
+        resp: Endpoint,
+        /// The transaction.
+        tx: Box<crate::http::HttpTransaction>,
+    },
     /// Something malformed or unexpected (Zeek's weird), by stable snake_case name.
     Weird {
         /// Stable id such as `ip_truncated`, `frag_overlap_mismatch`.

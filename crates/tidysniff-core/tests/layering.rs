@@ -9,17 +9,18 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("decode", &["time", "source", "decode"]),
     ("flow", &["time", "flow"]),
     ("tcp", &["time", "decode", "flow", "tcp"]),
-    ("event", &["time", "decode", "flow"]),
+    ("event", &["time", "decode", "flow", "dns", "tls", "http"]),
     (
         "engine",
         &["time", "source", "decode", "flow", "tcp", "event"],
     ),
-    ("report", &["time", "flow", "event"]),
+    ("report", &["time", "flow", "event", "dns", "tls", "http"]),
     ("runtime", &["time", "source", "decode", "engine", "event"]),
     // Application parsers are pure: bytes in, values out.
     ("dns", &["time", "dns"]),
     ("tls", &["time", "tls"]),
     ("http", &["time", "http"]),
+    ("app", &["time", "flow", "decode", "event", "engine", "dns", "tls", "http"]),
 ];
 
 fn files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {

@@ -25,6 +25,18 @@ pub enum Format {
     Text,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RecordType {
+    /// One record per connection (Zeek conn.log).
+    Conn,
+    /// DNS transactions with every response (Zeek dns.log and more).
+    Dns,
+    /// TLS handshakes (Zeek ssl.log and more).
+    Tls,
+    /// HTTP requests and responses (Zeek http.log and more).
+    Http,
+}
+
 #[derive(clap::Args, Debug)]
 pub struct LogArgs {
     /// Output format.
@@ -36,6 +48,13 @@ pub struct LogArgs {
     /// Print packet and decode statistics to stderr at the end.
     #[arg(long)]
     pub stats: bool,
+    /// Record types to write, comma-separated: conn, dns, tls, http.
+    #[arg(
+        long = "type",
+        value_delimiter = ',',
+        default_value = "conn,dns,tls,http"
+    )]
+    pub types: Vec<RecordType>,
     /// Analysis engines, each on its own thread (default: 1 for stdin, inputs under 64 MiB and
     /// machines with fewer than 4 cores; else cores - 1, at most 8).
     #[arg(long)]

@@ -5,13 +5,15 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use tidysniff_core::engine::EngineConfig;
+use tidysniff_core::app::{AppConfig, AppLayer, DEFAULT_STREAM_DEPTH};
+use tidysniff_core::engine::{EngineConfig, StreamHandler};
 use tidysniff_core::event::{Event, EventKind};
+use tidysniff_core::flow::Uid;
 use tidysniff_core::report;
 use tidysniff_core::runtime::{self, RunConfig};
 use tidysniff_core::source::{CaptureReader, MergedSource, PacketSource, SourceError, SourceEvent};
 
-use crate::args::{Format, LogArgs};
+use crate::args::{Format, LogArgs, RecordType};
 
 /// Warnings about inputs that ended early, each naming its input.
 pub type Warnings = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
@@ -73,9 +75,13 @@ pub fn run(args: LogArgs) -> anyhow::Result<ExitCode> {
     let warnings = Warnings::default();
     let (mut source, streaming) = open_sources(&args.captures, &warnings)?;
     let shards = threads_for(&args.captures, streaming, args.threads);
+    let want = |t: RecordType| args.types.contains(&t);
+    let app = want(RecordType::Dns) || want(RecordType::Tls) || want(RecordType::Http);
+    let stream_depth = if app { DEFAULT_STREAM_DEPTH } else { 0 };
     let cfg = RunConfig {
         engine: EngineConfig {
             max_flows: args.max_flows,
+            stream_depth,
             ..EngineConfig::default()
         },
         shards,
@@ -87,8 +93,11 @@ pub fn run(args: LogArgs) -> anyhow::Result<ExitCode> {
         out.write_all(report::CONN_TEXT_HEADER.as_bytes())?;
     }
     let mut line = String::with_capacity(512);
-    let summary = runtime::run(source.as_mut(), &cfg, None, |events| {
-        write_events(&mut out, &mut line, events, args.format)?;
+    let factory =
+        || -> Box<dyn StreamHandler + Send> { Box::new(AppLayer::new(AppConfig::default())) };
+    let handlers: Option<runtime::HandlerFactory<'_>> = if app { Some(&factory) } else { None };
+    let summary = runtime::run(source.as_mut(), &cfg, handlers, |events| {
+        write_events(&mut out, &mut line, events, args.format, &args.types)?;
         if streaming {
             out.flush()?;
         }
@@ -134,16 +143,36 @@ fn write_events(
     line: &mut String,
     events: &[Event],
     format: Format,
+    types: &[RecordType],
 ) -> io::Result<()> {
     for ev in events {
-        if let EventKind::ConnEnd(rec) = &ev.kind {
-            line.clear();
-            match format {
-                Format::Json => report::conn_json(line, rec),
-                Format::Text => report::conn_text(line, rec),
+        line.clear();
+        match (&ev.kind, format) {
+            (EventKind::ConnEnd(rec), Format::Json) if types.contains(&RecordType::Conn) => {
+                report::conn_json(line, rec)
             }
-            out.write_all(line.as_bytes())?;
+            (EventKind::ConnEnd(rec), Format::Text) if types.contains(&RecordType::Conn) => {
+                report::conn_text(line, rec)
+            }
+            (EventKind::Dns(tx), _) if types.contains(&RecordType::Dns) => {
+                report::app::dns_json(line, tx)
+            }
+            (
+                EventKind::Tls {
+                    orig,
+                    resp,
+                    summary,
+                },
+                _,
+            ) if types.contains(&RecordType::Tls) => {
+                report::app::tls_json(line, ev.ts, ev.uid.unwrap_or(Uid(0)), *orig, *resp, summary)
+            }
+            (EventKind::Http { orig, resp, tx }, _) if types.contains(&RecordType::Http) => {
+                report::app::http_json(line, ev.ts, ev.uid.unwrap_or(Uid(0)), *orig, *resp, tx)
+            }
+            _ => continue,
         }
+        out.write_all(line.as_bytes())?;
     }
     Ok(())
 }

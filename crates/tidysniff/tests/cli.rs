@@ -97,11 +97,25 @@ fn stdin_gives_the_same_records_as_a_path() {
 fn two_captures_are_merged_into_one_timeline() {
     let a = fixtures().join("tcp_syn_rst.pcap");
     let b = fixtures().join("tcp_fin_close.pcap");
-    let out = bin().arg("log").arg(&a).arg(&b).output().unwrap();
+    let out = bin()
+        .args(["log", "--type", "conn"])
+        .arg(&a)
+        .arg(&b)
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    let one =
-        |p: &Path| String::from_utf8(bin().arg("log").arg(p).output().unwrap().stdout).unwrap();
+    let one = |p: &Path| {
+        String::from_utf8(
+            bin()
+                .args(["log", "--type", "conn"])
+                .arg(p)
+                .output()
+                .unwrap()
+                .stdout,
+        )
+        .unwrap()
+    };
     // Same connections as each file alone (uids differ: they number connections per analysis).
     let strip_uid = |s: &str| -> Vec<String> {
         let mut v: Vec<String> = s
@@ -123,7 +137,7 @@ fn two_captures_are_merged_into_one_timeline() {
 #[test]
 fn truncated_capture_is_analyzed_up_to_the_cut_with_a_warning() {
     let out = bin()
-        .arg("log")
+        .args(["log", "--type", "conn"])
         .arg(fixtures().join("truncated.pcap"))
         .output()
         .unwrap();
@@ -195,7 +209,7 @@ fn broken_pipe_is_not_an_error() {
 #[test]
 fn text_format_is_an_aligned_table() {
     let out = bin()
-        .args(["log", "--format", "text"])
+        .args(["log", "--format", "text", "--type", "conn"])
         .arg(fixtures().join("tcp_fin_close.pcap"))
         .output()
         .unwrap();

@@ -28,6 +28,8 @@
 //! | `vlan` | number | outer VLAN id |
 //! | `end` | string | why the record was written: `closed`, `idle`, `evicted`, `reused`, `end_of_input` |
 
+pub mod app;
+
 use crate::event::ConnRecord;
 use crate::flow::Proto;
 use crate::time::write_secs;

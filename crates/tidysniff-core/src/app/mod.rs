@@ -1,0 +1,369 @@
+//! The application layer: routes reassembled TCP bytes and UDP datagrams to the DNS, TLS and HTTP
+//! parsers (detected by content, DNS by port) and turns what they find into events.
+//!
+//! It is a [`StreamHandler`]: build one with [`AppLayer::new`] and give it to
+//! [`Engine::with_stream_handler`](crate::engine::Engine::with_stream_handler) with
+//! [`EngineConfig::stream_depth`](crate::engine::EngineConfig::stream_depth) set (see
+//! [`DEFAULT_STREAM_DEPTH`]). State is per connection and dropped when the connection ends.
+
+use std::net::SocketAddr;
+
+use rustc_hash::FxHashMap;
+
+use crate::dns::{
+    self, DnsConfig, DnsTcpFramer, DnsTracker, DnsTransaction, IpFacts, PacketMeta, TcpFrame,
+};
+use crate::engine::{Datagram, StreamCtx, StreamHandler};
+use crate::event::{ConnRecord, EndReason, Event, EventKind};
+use crate::flow::{Dir, Endpoint, Uid};
+use crate::http::{self, HttpEvent, HttpLimits, HttpState};
+use crate::time::Timestamp;
+use crate::tls::{self, EndHow, TlsState};
+
+/// Bytes of each TCP direction the parsers see: a ClientHello with a post-quantum key share
+/// (about 1.8 KB), a TLS 1.2 certificate chain (often 3-6 KB) and HTTP headers fit.
+pub const DEFAULT_STREAM_DEPTH: u32 = 32 * 1024;
+
+/// Ports DNS is parsed on (UDP and TCP): DNS, multicast DNS, LLMNR.
+const DNS_PORTS: [u16; 3] = [53, 5353, 5355];
+
+/// Application layer settings.
+#[derive(Clone, Debug)]
+pub struct AppConfig {
+    /// Bytes of each TCP direction given to the parsers (also set it in the engine config).
+    pub stream_depth: u32,
+    /// DNS transaction limits.
+    pub dns: DnsConfig,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        AppConfig {
+            stream_depth: DEFAULT_STREAM_DEPTH,
+            dns: DnsConfig::default(),
+        }
+    }
+}
+
+enum Parser {
+    /// No byte seen yet.
+    Probing,
+    Tls(Box<TlsState>),
+    /// HTTP, and TLS inside a CONNECT tunnel once it is established (with the stream offsets,
+    /// client and server, where the tunnel starts).
+    Http(Box<HttpState>, Option<(Box<TlsState>, [u64; 2])>),
+    DnsTcp(Box<[DnsTcpFramer; 2]>),
+    /// Not a protocol we parse.
+    Done,
+}
+
+/// The application layer (see the module docs).
+pub struct AppLayer {
+    cfg: AppConfig,
+    conns: FxHashMap<Uid, Parser>,
+    dns: DnsTracker,
+    dns_out: Vec<DnsTransaction>,
+    http_out: Vec<HttpEvent>,
+}
+
+fn sock(e: Endpoint) -> SocketAddr {
+    SocketAddr::new(e.addr, e.port)
+}
+
+fn tls_dir(d: Dir) -> tls::Direction {
+    match d {
+        Dir::Orig => tls::Direction::ToServer,
+        Dir::Resp => tls::Direction::ToClient,
+    }
+}
+
+fn http_dir(d: Dir) -> http::Direction {
+    match d {
+        Dir::Orig => http::Direction::ClientToServer,
+        Dir::Resp => http::Direction::ServerToClient,
+    }
+}
+
+impl AppLayer {
+    /// A new application layer.
+    pub fn new(cfg: AppConfig) -> Self {
+        AppLayer {
+            dns: DnsTracker::new(cfg.dns),
+            cfg,
+            conns: FxHashMap::default(),
+            dns_out: Vec::new(),
+            http_out: Vec::new(),
+        }
+    }
+
+    fn emit_dns(&mut self, out: &mut Vec<Event>) {
+        for tx in self.dns_out.drain(..) {
+            let (ts, frame) = match (&tx.query, tx.responses.first()) {
+                (Some(q), _) => (q.ts, q.frame),
+                (None, Some(r)) => (r.ts, r.frame),
+                (None, None) => (Timestamp::default(), 0),
+            };
+            out.push(Event {
+                ts,
+                frame,
+                uid: Some(Uid(tx.conn)),
+                dir: Dir::Orig,
+                kind: EventKind::Dns(Box::new(tx)),
+            });
+        }
+    }
+
+    fn emit_http(
+        http_out: &mut Vec<HttpEvent>,
+        ctx: &StreamCtx,
+        out: &mut Vec<Event>,
+    ) -> Option<Box<http::TunnelStart>> {
+        let mut tunnel = None;
+        for ev in http_out.drain(..) {
+            match ev {
+                HttpEvent::Transaction(tx) => out.push(Event {
+                    ts: ctx.ts,
+                    frame: ctx.frame,
+                    uid: Some(ctx.uid),
+                    dir: ctx.dir,
+                    kind: EventKind::Http {
+                        orig: ctx.orig,
+                        resp: ctx.resp,
+                        tx,
+                    },
+                }),
+                HttpEvent::TunnelStart(t) => tunnel = Some(t),
+                HttpEvent::Anomaly(a) => out.push(Event {
+                    ts: a.ts,
+                    frame: a.frame,
+                    uid: Some(ctx.uid),
+                    dir: ctx.dir,
+                    kind: EventKind::Weird {
+                        name: a.anomaly.name(),
+                    },
+                }),
+            }
+        }
+        tunnel
+    }
+}
+
+impl StreamHandler for AppLayer {
+    fn on_data(&mut self, ctx: StreamCtx, offset: u64, data: &[u8], out: &mut Vec<Event>) -> bool {
+        let parser = self.conns.entry(ctx.uid).or_insert(Parser::Probing);
+        if let Parser::Probing = parser {
+            *parser = if DNS_PORTS.contains(&ctx.resp.port) {
+                Parser::DnsTcp(Box::default())
+            } else if tls::probe(data) {
+                let mut t = TlsState::new();
+                if offset > 0 || ctx.dir == Dir::Resp {
+                    t.set_midstream();
+                }
+                Parser::Tls(Box::new(t))
+            } else if !matches!(http::probe_prefix(data), http::Probe::NotHttp) {
+                let limits = HttpLimits {
+                    stream_depth: u64::from(self.cfg.stream_depth),
+                    ..HttpLimits::default()
+                };
+                Parser::Http(Box::new(HttpState::new(limits)), None)
+            } else {
+                Parser::Done
+            };
+        }
+        match parser {
+            Parser::Probing | Parser::Done => false,
+            Parser::Tls(t) => t.on_data(tls_dir(ctx.dir), offset, data, ctx.ts),
+            Parser::DnsTcp(framers) => {
+                let mut msgs: Vec<Result<dns::Message, &'static str>> = Vec::new();
+                framers[ctx.dir.index()].push(offset, data, |f| match f {
+                    TcpFrame::Message(m) => match dns::parse_message(m) {
+                        Ok(msg) => msgs.push(Ok(msg)),
+                        Err(e) => msgs.push(Err(e.name())),
+                    },
+                    TcpFrame::Anomaly(a) => msgs.push(Err(a.name())),
+                });
+                let (src, dst) = match ctx.dir {
+                    Dir::Orig => (ctx.orig, ctx.resp),
+                    Dir::Resp => (ctx.resp, ctx.orig),
+                };
+                for m in msgs {
+                    match m {
+                        Ok(msg) => {
+                            for a in &msg.anomalies {
+                                out.push(Event {
+                                    ts: ctx.ts,
+                                    frame: ctx.frame,
+                                    uid: Some(ctx.uid),
+                                    dir: ctx.dir,
+                                    kind: EventKind::Weird { name: a.name() },
+                                });
+                            }
+                            let meta = PacketMeta {
+                                ts: ctx.ts,
+                                frame: ctx.frame,
+                                conn: ctx.uid.0,
+                            };
+                            self.dns.on_message(
+                                meta,
+                                sock(src),
+                                sock(dst),
+                                IpFacts::default(),
+                                msg,
+                                &mut self.dns_out,
+                            );
+                        }
+                        Err(name) => out.push(Event {
+                            ts: ctx.ts,
+                            frame: ctx.frame,
+                            uid: Some(ctx.uid),
+                            dir: ctx.dir,
+                            kind: EventKind::Weird { name },
+                        }),
+                    }
+                }
+                self.emit_dns(out);
+                true
+            }
+            Parser::Http(h, tunnel) => {
+                if let Some((t, base)) = tunnel {
+                    // The tunnel's stream starts at its own offset 0.
+                    let b = base[ctx.dir.index()];
+                    let skip = usize::try_from(b.saturating_sub(offset)).unwrap_or(usize::MAX);
+                    let Some(rest) = data.get(skip.min(data.len())..) else {
+                        return true;
+                    };
+                    return t.on_data(tls_dir(ctx.dir), offset.max(b) - b, rest, ctx.ts);
+                }
+                let more = h.on_data(
+                    http_dir(ctx.dir),
+                    offset,
+                    data,
+                    ctx.ts,
+                    ctx.frame,
+                    &mut self.http_out,
+                );
+                if let Some(start) = Self::emit_http(&mut self.http_out, &ctx, out) {
+                    // The tunnel's bytes are TLS (the Go tool's HTTPS_PROXY): hand the rest over.
+                    let mut t = TlsState::new();
+                    let base = [start.offset_client, start.offset_server];
+                    t.on_data(tls::Direction::ToServer, 0, &start.client_early, ctx.ts);
+                    t.on_data(tls::Direction::ToClient, 0, &start.server_early, ctx.ts);
+                    *tunnel = Some((Box::new(t), base));
+                    return true;
+                }
+                more
+            }
+        }
+    }
+
+    fn on_datagram(&mut self, d: &Datagram<'_>, out: &mut Vec<Event>) {
+        if !DNS_PORTS.contains(&d.src.port) && !DNS_PORTS.contains(&d.dst.port) {
+            return;
+        }
+        let ctx = &d.ctx;
+        match dns::parse_message(d.payload) {
+            Ok(msg) => {
+                for a in &msg.anomalies {
+                    out.push(Event {
+                        ts: ctx.ts,
+                        frame: ctx.frame,
+                        uid: Some(ctx.uid),
+                        dir: ctx.dir,
+                        kind: EventKind::Weird { name: a.name() },
+                    });
+                }
+                let meta = PacketMeta {
+                    ts: ctx.ts,
+                    frame: ctx.frame,
+                    conn: ctx.uid.0,
+                };
+                let ip = IpFacts {
+                    ttl: d.ip.ttl,
+                    ip_id: d.ip.ip_id,
+                    df: d.ip.df,
+                };
+                self.dns
+                    .on_message(meta, sock(d.src), sock(d.dst), ip, msg, &mut self.dns_out);
+                self.emit_dns(out);
+            }
+            Err(e) => out.push(Event {
+                ts: ctx.ts,
+                frame: ctx.frame,
+                uid: Some(ctx.uid),
+                dir: ctx.dir,
+                kind: EventKind::Weird { name: e.name() },
+            }),
+        }
+    }
+
+    fn on_end(&mut self, rec: &ConnRecord, out: &mut Vec<Event>) {
+        let Some(parser) = self.conns.remove(&rec.uid) else {
+            return;
+        };
+        let ctx = StreamCtx {
+            uid: rec.uid,
+            dir: Dir::Orig,
+            ts: rec.last_ts,
+            frame: rec.last_frame,
+            orig: rec.orig,
+            resp: rec.resp,
+        };
+        let tls_state = match parser {
+            Parser::Tls(t) => Some(t),
+            Parser::Http(mut h, tunnel) => {
+                h.finish(&mut self.http_out);
+                Self::emit_http(&mut self.http_out, &ctx, out);
+                tunnel.map(|(t, _)| t)
+            }
+            _ => None,
+        };
+        if let Some(mut t) = tls_state {
+            t.on_end(end_how(rec), rec.last_ts);
+            let summary = t.summary();
+            out.push(Event {
+                ts: rec.ts,
+                frame: rec.first_frame,
+                uid: Some(rec.uid),
+                dir: Dir::Orig,
+                kind: EventKind::Tls {
+                    orig: rec.orig,
+                    resp: rec.resp,
+                    summary: Box::new(summary),
+                },
+            });
+        }
+    }
+
+    fn on_time(&mut self, now: Timestamp, out: &mut Vec<Event>) {
+        self.dns.expire(now, &mut self.dns_out);
+        self.emit_dns(out);
+    }
+
+    fn on_finish(&mut self, out: &mut Vec<Event>) {
+        self.dns.drain(&mut self.dns_out);
+        self.emit_dns(out);
+    }
+}
+
+/// How a connection ended, as the TLS summary reports it: the first RST (by side) in the history,
+/// else the first FIN, else silence or the end of the capture.
+fn end_how(rec: &ConnRecord) -> EndHow {
+    let h = rec.history.as_bytes();
+    let first = |upper: u8| h.iter().position(|&c| c == upper);
+    let pick = |o: Option<usize>, r: Option<usize>, mk: fn(tls::Direction) -> EndHow| match (o, r) {
+        (Some(a), Some(b)) => Some(if a <= b {
+            mk(tls::Direction::ToServer)
+        } else {
+            mk(tls::Direction::ToClient)
+        }),
+        (Some(_), None) => Some(mk(tls::Direction::ToServer)),
+        (None, Some(_)) => Some(mk(tls::Direction::ToClient)),
+        (None, None) => None,
+    };
+    pick(first(b'R'), first(b'r'), EndHow::Rst)
+        .or_else(|| pick(first(b'F'), first(b'f'), EndHow::Fin))
+        .unwrap_or(match rec.end {
+            EndReason::Idle | EndReason::Evicted => EndHow::Timeout,
+            _ => EndHow::CaptureEnd,
+        })
+}

@@ -1,0 +1,375 @@
+//! `dns`, `tls` and `http` records as JSON Lines.
+//!
+//! Every record carries `type`, `ts` (seconds since the epoch), `uid` (joins with `conn`) and the
+//! connection's endpoints. Field names follow Zeek's dns.log, ssl.log and http.log where the
+//! meaning is the same; the README lists the rest.
+
+use core::fmt::Write;
+use core::net::SocketAddr;
+
+use super::json_str;
+use crate::dns::{self, DnsTransaction, RData, Record, SvcParam};
+use crate::flow::{Endpoint, Uid};
+use crate::http::HttpTransaction;
+use crate::time::{write_secs, Timestamp};
+use crate::tls::{self, TlsSummary};
+
+fn head(out: &mut String, kind: &str, ts: Timestamp, uid: Uid) {
+    let _ = write!(out, "{{\"type\":\"{kind}\",\"ts\":");
+    let _ = write_secs(out, ts.as_nanos());
+    let _ = write!(out, ",\"uid\":\"{uid}\"");
+}
+
+fn endpoints(out: &mut String, orig: SocketAddr, resp: SocketAddr) {
+    let _ = write!(
+        out,
+        ",\"orig_h\":\"{}\",\"orig_p\":{},\"resp_h\":\"{}\",\"resp_p\":{}",
+        orig.ip(),
+        orig.port(),
+        resp.ip(),
+        resp.port()
+    );
+}
+
+fn key_str(out: &mut String, key: &str, v: &str) {
+    let _ = write!(out, ",\"{key}\":");
+    json_str(out, v);
+}
+
+fn str_array<'a>(out: &mut String, key: &str, items: impl IntoIterator<Item = &'a str>) {
+    let _ = write!(out, ",\"{key}\":[");
+    for (i, s) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        json_str(out, s);
+    }
+    out.push(']');
+}
+
+/// Text of a record's data, as Zeek's `answers` shows it.
+pub fn rdata_text(r: &RData) -> String {
+    match r {
+        RData::A(a) => a.to_string(),
+        RData::Aaaa(a) => a.to_string(),
+        RData::Cname(n) | RData::Ns(n) | RData::Ptr(n) | RData::Dname(n) => n.clone(),
+        RData::Mx {
+            preference,
+            exchange,
+        } => format!("{preference} {exchange}"),
+        RData::Txt(t) => t.join(" "),
+        RData::Soa(s) => format!("{} {} {}", s.mname, s.rname, s.serial),
+        RData::Srv {
+            priority,
+            weight,
+            port,
+            target,
+        } => format!("{priority} {weight} {port} {target}"),
+        RData::Svcb(s) | RData::Https(s) => {
+            let mut t = format!(
+                "{} {}",
+                s.priority,
+                if s.target.is_empty() { "." } else { &s.target }
+            );
+            for p in &s.params {
+                match p {
+                    SvcParam::Alpn(a) => {
+                        let _ = write!(t, " alpn={}", a.join(","));
+                    }
+                    SvcParam::Ipv4Hint(v) => {
+                        let v: Vec<String> = v.iter().map(|a| a.to_string()).collect();
+                        let _ = write!(t, " ipv4hint={}", v.join(","));
+                    }
+                    SvcParam::Ipv6Hint(v) => {
+                        let v: Vec<String> = v.iter().map(|a| a.to_string()).collect();
+                        let _ = write!(t, " ipv6hint={}", v.join(","));
+                    }
+                    SvcParam::Port(p) => {
+                        let _ = write!(t, " port={p}");
+                    }
+                    SvcParam::Ech(_) => t.push_str(" ech"),
+                    _ => {}
+                }
+            }
+            t
+        }
+        RData::Opt(_) => "OPT".to_string(),
+        RData::Unknown { raw, .. } => format!("\\# {raw}"),
+    }
+}
+
+fn records(out: &mut String, key: &str, rrs: &[Record]) {
+    let _ = write!(out, ",\"{key}\":[");
+    for (i, r) in rrs.iter().filter(|r| r.rtype != 41).enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str("{\"name\":");
+        json_str(out, &r.name);
+        let _ = write!(out, ",\"type\":");
+        json_str(out, &dns::qtype_name(r.rtype));
+        let _ = write!(out, ",\"ttl\":{},\"data\":", r.ttl);
+        json_str(out, &rdata_text(&r.data));
+        out.push('}');
+    }
+    out.push(']');
+}
+
+/// Appends a `dns` record: the query and every response to it, in arrival order.
+pub fn dns_json(out: &mut String, t: &DnsTransaction) {
+    let (ts, frame) = match (&t.query, t.responses.first()) {
+        (Some(q), _) => (q.ts, q.frame),
+        (None, Some(r)) => (r.ts, r.frame),
+        _ => (Timestamp::default(), 0),
+    };
+    head(out, "dns", ts, Uid(t.conn));
+    endpoints(out, t.client, t.server);
+    let _ = write!(
+        out,
+        ",\"frame\":{frame},\"trans_id\":{},\"status\":\"{}\"",
+        t.id,
+        t.status.name()
+    );
+    if let Some(q) = &t.question {
+        key_str(out, "query", &q.name);
+        let _ = write!(out, ",\"qtype\":{},\"qtype_name\":", q.qtype);
+        json_str(out, &dns::qtype_name(q.qtype));
+        let _ = write!(out, ",\"qclass\":{}", q.qclass);
+    }
+    if let Some(q) = &t.query {
+        let _ = write!(
+            out,
+            ",\"RD\":{},\"query_retransmits\":{}",
+            q.flags.rd, q.retransmits
+        );
+        if let Some(e) = &q.edns {
+            let _ = write!(
+                out,
+                ",\"query_edns\":{{\"udp_size\":{},\"version\":{},\"do\":{}}}",
+                e.udp_size, e.version, e.dnssec_ok
+            );
+        }
+    }
+    // Zeek's summary fields come from the first response (the one a Go client uses).
+    if let Some(r) = t.responses.first() {
+        let _ = write!(out, ",\"rcode\":{},\"rcode_name\":", r.rcode);
+        json_str(out, &dns::rcode_name(r.rcode));
+        if let Some(q) = &t.query {
+            let _ = write!(out, ",\"rtt\":");
+            let _ = write_secs(out, r.ts.since(q.ts).as_nanos());
+        }
+        let _ = write!(
+            out,
+            ",\"AA\":{},\"TC\":{},\"RA\":{}",
+            r.flags.aa, r.flags.tc, r.flags.ra
+        );
+        let answers: Vec<String> = r.answers.iter().map(|a| rdata_text(&a.data)).collect();
+        str_array(out, "answers", answers.iter().map(String::as_str));
+        let _ = write!(out, ",\"TTLs\":[");
+        for (i, a) in r.answers.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let _ = write!(out, "{}", a.ttl);
+        }
+        out.push(']');
+    }
+    let _ = write!(out, ",\"responses\":[");
+    for (i, r) in t.responses.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str("{\"ts\":");
+        let _ = write_secs(out, r.ts.as_nanos());
+        let _ = write!(
+            out,
+            ",\"frame\":{},\"ip_ttl\":{},\"ip_id\":{},\"df\":{},\"rcode\":{},\"AA\":{},\"TC\":{},\"RD\":{},\"RA\":{},\"AD\":{},\"CD\":{}",
+            r.frame, r.ip.ttl, r.ip.ip_id, r.ip.df, r.rcode, r.flags.aa, r.flags.tc, r.flags.rd, r.flags.ra, r.flags.ad, r.flags.cd
+        );
+        if let Some(e) = &r.edns {
+            let _ = write!(
+                out,
+                ",\"edns\":{{\"udp_size\":{},\"version\":{},\"do\":{}",
+                e.udp_size, e.version, e.dnssec_ok
+            );
+            let ede: Vec<String> = e
+                .options
+                .iter()
+                .filter_map(|o| match o {
+                    dns::EdnsOption::ExtendedError { info_code, text } => {
+                        Some(format!("{info_code} {text}"))
+                    }
+                    _ => None,
+                })
+                .collect();
+            if !ede.is_empty() {
+                str_array(out, "ede", ede.iter().map(String::as_str));
+            }
+            out.push('}');
+        }
+        records(out, "answers", &r.answers);
+        records(out, "authority", &r.authority);
+        records(out, "additional", &r.additional);
+        out.push('}');
+    }
+    out.push(']');
+    out.push_str("}\n");
+}
+
+/// Appends a `tls` record for connection `uid` between `orig` and `resp`.
+pub fn tls_json(
+    out: &mut String,
+    ts: Timestamp,
+    uid: Uid,
+    orig: Endpoint,
+    resp: Endpoint,
+    s: &TlsSummary,
+) {
+    head(out, "tls", ts, uid);
+    endpoints(
+        out,
+        SocketAddr::new(orig.addr, orig.port),
+        SocketAddr::new(resp.addr, resp.port),
+    );
+    if let Some(v) = s.version {
+        key_str(out, "version", tls::version_name(v));
+    }
+    if let Some(c) = s.cipher {
+        key_str(out, "cipher", &tls::cipher_name(c));
+    }
+    if let Some(n) = &s.sni {
+        key_str(out, "server_name", n);
+    }
+    if let Some(r) = s.sni_missing_reason {
+        key_str(out, "server_name_missing", r);
+    }
+    let _ = write!(out, ",\"established\":{}", s.handshake_completed);
+    if let Some(ch) = &s.client_hello {
+        if ch.sni_is_ech_outer {
+            out.push_str(",\"server_name_is_ech_outer\":true");
+        }
+        str_array(out, "client_alpn", ch.alpn.iter().map(String::as_str));
+        let versions: Vec<String> = ch
+            .supported_versions
+            .iter()
+            .map(|v| tls::version_name(*v).to_string())
+            .collect();
+        str_array(out, "client_versions", versions.iter().map(String::as_str));
+        let groups: Vec<String> = ch
+            .key_share_groups
+            .iter()
+            .map(|g| tls::group_name(*g).to_string())
+            .collect();
+        str_array(out, "key_share_groups", groups.iter().map(String::as_str));
+        let _ = write!(
+            out,
+            ",\"x25519mlkem768\":{},\"ech_offered\":{}",
+            ch.has_x25519mlkem768, ch.ech_offered
+        );
+        key_str(out, "ja4", &ch.ja4);
+    }
+    if let Some(sh) = &s.server_hello {
+        if let Some(a) = &sh.alpn {
+            key_str(out, "next_protocol", a);
+        }
+    }
+    if s.hello_retry_request.is_some() {
+        out.push_str(",\"hello_retry_request\":true");
+    }
+    if let Some(c) = &s.certificate {
+        if let Some(cn) = &c.subject_cn {
+            key_str(out, "subject_cn", cn);
+        }
+        str_array(out, "san_dns", c.san_dns.iter().map(String::as_str));
+        if let Some(nb) = c.not_before {
+            let _ = write!(out, ",\"not_valid_before\":{nb}");
+        }
+        if let Some(na) = c.not_after {
+            let _ = write!(out, ",\"not_valid_after\":{na}");
+        }
+    }
+    if !s.alerts.is_empty() {
+        out.push_str(",\"alerts\":[");
+        for (i, a) in s.alerts.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let _ = write!(
+                out,
+                "{{\"level\":{},\"description\":{},\"name\":",
+                a.level, a.description
+            );
+            json_str(out, tls::alert_name(a.description));
+            let _ = write!(out, ",\"dir\":\"{}\"}}", a.dir.as_str());
+        }
+        out.push(']');
+    }
+    if let Some(e) = s.ended {
+        key_str(out, "ended", e);
+    }
+    out.push_str("}\n");
+}
+
+/// Appends an `http` record for connection `uid` between `orig` and `resp`.
+pub fn http_json(
+    out: &mut String,
+    ts: Timestamp,
+    uid: Uid,
+    orig: Endpoint,
+    resp: Endpoint,
+    t: &HttpTransaction,
+) {
+    let ts = t.request.as_ref().map_or(ts, |r| r.ts);
+    head(out, "http", ts, uid);
+    endpoints(
+        out,
+        SocketAddr::new(orig.addr, orig.port),
+        SocketAddr::new(resp.addr, resp.port),
+    );
+    let _ = write!(out, ",\"trans_depth\":{}", t.index + 1);
+    if let Some(r) = &t.request {
+        key_str(out, "method", &r.method);
+        if let Some(h) = &r.host {
+            key_str(out, "host", h);
+        }
+        key_str(out, "uri", &r.uri);
+        if let Some(ua) = &r.user_agent {
+            key_str(out, "user_agent", ua);
+        }
+        let _ = write!(
+            out,
+            ",\"version\":\"{}.{}\"",
+            r.version.major, r.version.minor
+        );
+    }
+    if let Some(r) = &t.response {
+        let _ = write!(out, ",\"status_code\":{}", r.status_code);
+        key_str(out, "status_msg", &r.reason);
+        if let Some(l) = &r.location {
+            key_str(out, "location", l);
+        }
+        if let Some(s) = &r.server {
+            key_str(out, "server", s);
+        }
+    }
+    if let Some(m) = &t.missing_response {
+        key_str(out, "missing_response", m.name());
+    }
+    if let Some(c) = &t.connect_target {
+        key_str(out, "connect_target", c);
+        let _ = write!(out, ",\"tunnel_established\":{}", t.tunnel_established);
+    }
+    if let Some(g) = &t.goproxy {
+        key_str(out, "goproxy_kind", g.kind.name());
+        if let Some(m) = &g.module {
+            key_str(out, "module", m);
+        }
+        if let Some(v) = &g.version {
+            key_str(out, "module_version", v);
+        }
+        if let Some(s) = &g.sumdb {
+            key_str(out, "sumdb", s);
+        }
+    }
+    out.push_str("}\n");
+}

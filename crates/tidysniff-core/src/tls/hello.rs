@@ -1,0 +1,634 @@
+//! Pure parsers for the plaintext handshake messages: ClientHello (with JA4), ServerHello
+//! (HelloRetryRequest included) and the TLS <= 1.2 Certificate message.
+//!
+//! Input is a handshake message body as [`super::record::RecordEvent::Handshake`] yields it
+//! (without the 4-byte header). The fixed fields are parsed with tls-parser
+//! (`parse_tls_handshake_client_hello`, `parse_tls_handshake_server_hello`); the extension block is
+//! walked here, one `(type, data)` at a time, so that one odd extension never hides the ones
+//! after it (tls-parser's `many0` stops at the first one it cannot read) and so that a
+//! ClientHello cut short still yields the extensions before the cut. SNI, ALPN, supported groups
+//! and signature algorithms contents go through tls-parser's content parsers; the others
+//! (supported_versions, key_share, ECH) are read here with checked reads.
+
+use super::names::is_grease;
+use super::sha256::hash12;
+use super::x509;
+
+pub use super::x509::CertInfo;
+
+use tls_parser::{
+    parse_tls_extension_alpn_content, parse_tls_extension_elliptic_curves_content,
+    parse_tls_extension_signature_algorithms_content, parse_tls_extension_sni_content,
+    parse_tls_handshake_client_hello, parse_tls_handshake_server_hello, SNIType, TlsExtension,
+};
+
+/// Extension types used here (IANA "TLS ExtensionType Values").
+pub mod ext {
+    /// server_name (SNI)
+    pub const SERVER_NAME: u16 = 0x0000;
+    /// supported_groups
+    pub const SUPPORTED_GROUPS: u16 = 0x000a;
+    /// signature_algorithms
+    pub const SIGNATURE_ALGORITHMS: u16 = 0x000d;
+    /// application_layer_protocol_negotiation (ALPN)
+    pub const ALPN: u16 = 0x0010;
+    /// supported_versions
+    pub const SUPPORTED_VERSIONS: u16 = 0x002b;
+    /// key_share
+    pub const KEY_SHARE: u16 = 0x0033;
+    /// encrypted_client_hello (ECH, draft-ietf-tls-esni)
+    pub const ENCRYPTED_CLIENT_HELLO: u16 = 0xfe0d;
+}
+
+/// The hybrid post-quantum group X25519MLKEM768 (draft-ietf-tls-ecdhe-mlkem).
+pub const GROUP_X25519MLKEM768: u16 = 0x11ec;
+
+/// The ServerHello random that marks a HelloRetryRequest (RFC 8446 4.1.3): SHA-256 of
+/// "HelloRetryRequest".
+pub const HRR_RANDOM: [u8; 32] = [
+    0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
+    0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
+];
+
+/// Why a handshake message could not be read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HelloError {
+    /// The message ends before its fixed fields do.
+    Truncated,
+    /// A length or value is inconsistent; the text says which.
+    Malformed(&'static str),
+}
+
+impl core::fmt::Display for HelloError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            HelloError::Truncated => f.write_str("handshake message truncated"),
+            HelloError::Malformed(what) => write!(f, "malformed handshake message: {what}"),
+        }
+    }
+}
+
+impl std::error::Error for HelloError {}
+
+/// What a ClientHello tells. Lists keep the wire order and GREASE values (the JA4 fingerprint
+/// leaves GREASE out, as its specification says).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClientHelloInfo {
+    /// `legacy_version` of the ClientHello (0x0303 for TLS 1.2 and 1.3).
+    pub legacy_version: u16,
+    /// The first host_name of the server_name extension. With ECH this is the outer (public)
+    /// name, see `sni_is_ech_outer`.
+    pub sni: Option<String>,
+    /// True when an ECH extension is present, so `sni` is the outer ClientHello's public name,
+    /// not the real destination. Browsers also send a GREASE ECH extension when they have no ECH
+    /// configuration (indistinguishable on the wire by design), in which case `sni` is the real
+    /// name: read this as "the SNI may be an ECH outer name".
+    pub sni_is_ech_outer: bool,
+    /// ALPN protocol names, in order.
+    pub alpn: Vec<String>,
+    /// supported_versions, in order.
+    pub supported_versions: Vec<u16>,
+    /// Cipher suites, in order.
+    pub cipher_suites: Vec<u16>,
+    /// supported_groups, in order.
+    pub groups: Vec<u16>,
+    /// Groups of the key_share entries, in order.
+    pub key_share_groups: Vec<u16>,
+    /// X25519MLKEM768 (0x11ec) is in supported_groups or key_share.
+    pub has_x25519mlkem768: bool,
+    /// An encrypted_client_hello extension (0xfe0d) is present.
+    pub ech_offered: bool,
+    /// Extension types, in order.
+    pub extensions: Vec<u16>,
+    /// signature_algorithms, in order.
+    pub signature_algorithms: Vec<u16>,
+    /// JA4 fingerprint (FoxIO), for TLS over TCP (`t`). Empty when `truncated`.
+    pub ja4: String,
+    /// JA4_r, the raw (unhashed, sorted) form of the fingerprint. Empty when `truncated`.
+    pub ja4_r: String,
+    /// The message was cut short: fields come from the part received (extensions up to the cut).
+    pub truncated: bool,
+}
+
+/// What a ServerHello (or HelloRetryRequest) tells.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ServerHelloInfo {
+    /// `legacy_version` (0x0303 for TLS 1.2 and 1.3).
+    pub version: u16,
+    /// The version of the supported_versions extension (TLS 1.3: 0x0304).
+    pub selected_version: Option<u16>,
+    /// Selected cipher suite.
+    pub cipher: u16,
+    /// The random is the HelloRetryRequest value: the server asks for another ClientHello.
+    pub is_hello_retry_request: bool,
+    /// Group of the key_share extension (in a HelloRetryRequest: the group asked for).
+    pub selected_group: Option<u16>,
+    /// The ALPN protocol selected.
+    pub alpn: Option<String>,
+    /// Extension types, in order.
+    pub extensions: Vec<u16>,
+}
+
+impl ServerHelloInfo {
+    /// The negotiated version: `selected_version` when present, else `version`.
+    pub fn negotiated_version(&self) -> u16 {
+        self.selected_version.unwrap_or(self.version)
+    }
+}
+
+/// Checked big-endian reads over a byte slice.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Reader<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    pub(crate) fn new(b: &'a [u8]) -> Self {
+        Reader { rest: b }
+    }
+    pub(crate) fn is_empty(&self) -> bool {
+        self.rest.is_empty()
+    }
+    pub(crate) fn rest(&self) -> &'a [u8] {
+        self.rest
+    }
+    pub(crate) fn u8(&mut self) -> Option<u8> {
+        let (&b, rest) = self.rest.split_first()?;
+        self.rest = rest;
+        Some(b)
+    }
+    pub(crate) fn u16(&mut self) -> Option<u16> {
+        let b = self.take(2)?;
+        Some(u16::from_be_bytes([*b.first()?, *b.get(1)?]))
+    }
+    pub(crate) fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let (a, b) = (self.rest.get(..n)?, self.rest.get(n..)?);
+        self.rest = b;
+        Some(a)
+    }
+    /// A vector with a 1-byte length prefix.
+    pub(crate) fn vec8(&mut self) -> Option<&'a [u8]> {
+        let n = self.u8()?;
+        self.take(usize::from(n))
+    }
+    /// A vector with a 2-byte length prefix.
+    pub(crate) fn vec16(&mut self) -> Option<&'a [u8]> {
+        let n = self.u16()?;
+        self.take(usize::from(n))
+    }
+    /// A vector with a 3-byte length prefix.
+    pub(crate) fn vec24(&mut self) -> Option<&'a [u8]> {
+        let b = self.take(3)?;
+        let n = match *b {
+            [x, y, z] => (usize::from(x) << 16) | (usize::from(y) << 8) | usize::from(z),
+            _ => return None,
+        };
+        self.take(n)
+    }
+}
+
+/// Big-endian u16 values of `b` (a trailing odd byte is ignored).
+fn u16s(b: &[u8]) -> Vec<u16> {
+    b.chunks_exact(2)
+        .map(|p| match *p {
+            [x, y] => u16::from_be_bytes([x, y]),
+            _ => 0,
+        })
+        .collect()
+}
+
+/// Walks an extension block: `(type, data)` pairs until the block ends. Returns false when the
+/// block ends inside an extension (truncated or inconsistent).
+fn walk_extensions<'a>(block: &'a [u8], mut f: impl FnMut(u16, &'a [u8])) -> bool {
+    let mut r = Reader::new(block);
+    while !r.is_empty() {
+        let (Some(t), Some(data)) = (r.u16(), r.vec16()) else {
+            return false;
+        };
+        f(t, data);
+    }
+    true
+}
+
+/// Parses a complete ClientHello body.
+pub fn parse_client_hello(body: &[u8]) -> Result<ClientHelloInfo, HelloError> {
+    client_hello(body, false)
+}
+
+/// Parses the start of a ClientHello that was cut short (the rest never arrived): the fixed
+/// fields must be complete; extensions are read up to the cut. The result has `truncated` set
+/// and no JA4.
+pub fn parse_client_hello_prefix(body: &[u8]) -> Result<ClientHelloInfo, HelloError> {
+    client_hello(body, true)
+}
+
+fn client_hello(body: &[u8], prefix: bool) -> Result<ClientHelloInfo, HelloError> {
+    let (rest, ch) = parse_tls_handshake_client_hello(body).map_err(|e| match e {
+        tls_parser::Err::Incomplete(_) => HelloError::Truncated,
+        _ if prefix => HelloError::Truncated,
+        _ => HelloError::Malformed("client hello fixed fields"),
+    })?;
+    let mut info = ClientHelloInfo {
+        legacy_version: ch.version.0,
+        cipher_suites: ch.ciphers.iter().map(|c| c.0).collect(),
+        ..ClientHelloInfo::default()
+    };
+    // tls-parser reads the extension block only when it is complete; otherwise `rest` starts
+    // with its length.
+    let (block, complete) = match ch.ext {
+        Some(block) => (block, true),
+        None if rest.is_empty() => (&[][..], true),
+        None => {
+            let mut r = Reader::new(rest);
+            r.u16();
+            (r.rest(), false)
+        }
+    };
+    if !complete && !prefix {
+        return Err(HelloError::Malformed("extension block length"));
+    }
+    let mut first_alpn: Option<Vec<u8>> = None;
+    let walked = walk_extensions(block, |t, data| {
+        info.extensions.push(t);
+        // An unreadable extension body leaves its fields empty; its type is kept.
+        client_extension(&mut info, &mut first_alpn, t, data);
+    });
+    if !walked && !prefix {
+        return Err(HelloError::Malformed("extension lengths"));
+    }
+    info.has_x25519mlkem768 = info.groups.contains(&GROUP_X25519MLKEM768)
+        || info.key_share_groups.contains(&GROUP_X25519MLKEM768);
+    info.ech_offered = info.extensions.contains(&ext::ENCRYPTED_CLIENT_HELLO);
+    info.sni_is_ech_outer = info.ech_offered && info.sni.is_some();
+    info.truncated = prefix && !(complete && walked && rest.is_empty());
+    if !info.truncated {
+        let (ja4, ja4_r) = ja4(&info, first_alpn.as_deref());
+        info.ja4 = ja4;
+        info.ja4_r = ja4_r;
+    }
+    Ok(info)
+}
+
+/// Reads one ClientHello extension into `info`; false when its body is unreadable.
+fn client_extension(
+    info: &mut ClientHelloInfo,
+    first_alpn: &mut Option<Vec<u8>>,
+    t: u16,
+    data: &[u8],
+) -> bool {
+    match t {
+        ext::SERVER_NAME => match parse_tls_extension_sni_content(data) {
+            Ok((_, TlsExtension::SNI(names))) => {
+                if info.sni.is_none() {
+                    info.sni = names
+                        .iter()
+                        .find(|(kind, _)| *kind == SNIType::HostName)
+                        .map(|(_, name)| String::from_utf8_lossy(name).into_owned());
+                }
+                true
+            }
+            _ => false,
+        },
+        ext::ALPN => match parse_tls_extension_alpn_content(data) {
+            Ok((_, TlsExtension::ALPN(protos))) => {
+                if first_alpn.is_none() {
+                    *first_alpn = protos.first().map(|p| p.to_vec());
+                }
+                info.alpn = protos
+                    .iter()
+                    .map(|p| String::from_utf8_lossy(p).into_owned())
+                    .collect();
+                true
+            }
+            _ => false,
+        },
+        ext::SUPPORTED_GROUPS => match parse_tls_extension_elliptic_curves_content(data) {
+            Ok((_, TlsExtension::EllipticCurves(groups))) => {
+                info.groups = groups.iter().map(|g| g.0).collect();
+                true
+            }
+            _ => false,
+        },
+        ext::SIGNATURE_ALGORITHMS => match parse_tls_extension_signature_algorithms_content(data) {
+            Ok((_, TlsExtension::SignatureAlgorithms(algs))) => {
+                info.signature_algorithms = algs;
+                true
+            }
+            _ => false,
+        },
+        ext::SUPPORTED_VERSIONS => match Reader::new(data).vec8() {
+            Some(list) => {
+                info.supported_versions = u16s(list);
+                true
+            }
+            None => false,
+        },
+        ext::KEY_SHARE => {
+            let mut r = Reader::new(data);
+            let Some(list) = r.vec16() else {
+                return false;
+            };
+            let mut r = Reader::new(list);
+            while !r.is_empty() {
+                let (Some(group), Some(_key)) = (r.u16(), r.vec16()) else {
+                    return false;
+                };
+                info.key_share_groups.push(group);
+            }
+            true
+        }
+        _ => true,
+    }
+}
+
+/// JA4 and JA4_r (FoxIO JA4 specification, TLS over TCP).
+fn ja4(info: &ClientHelloInfo, first_alpn: Option<&[u8]>) -> (String, String) {
+    let version = if info.extensions.contains(&ext::SUPPORTED_VERSIONS) {
+        info.supported_versions
+            .iter()
+            .copied()
+            .filter(|v| !is_grease(*v))
+            .max()
+            .unwrap_or(info.legacy_version)
+    } else {
+        info.legacy_version
+    };
+    let version = match version {
+        0x0304 => "13",
+        0x0303 => "12",
+        0x0302 => "11",
+        0x0301 => "10",
+        0x0300 => "s3",
+        0x0200 | 0x0002 => "s2",
+        0x0100 => "s1",
+        _ => "00",
+    };
+    let sni = if info.extensions.contains(&ext::SERVER_NAME) {
+        'd'
+    } else {
+        'i'
+    };
+    let mut ciphers: Vec<u16> = info
+        .cipher_suites
+        .iter()
+        .copied()
+        .filter(|c| !is_grease(*c))
+        .collect();
+    let exts: Vec<u16> = info
+        .extensions
+        .iter()
+        .copied()
+        .filter(|e| !is_grease(*e))
+        .collect();
+    let a = format!(
+        "t{version}{sni}{:02}{:02}{}",
+        ciphers.len().min(99),
+        exts.len().min(99),
+        alpn_chars(first_alpn)
+    );
+    ciphers.sort_unstable();
+    let mut hashed_exts: Vec<u16> = exts
+        .into_iter()
+        .filter(|e| *e != ext::SERVER_NAME && *e != ext::ALPN)
+        .collect();
+    hashed_exts.sort_unstable();
+    let b_raw = hex_list(&ciphers);
+    let sigs: Vec<u16> = info
+        .signature_algorithms
+        .iter()
+        .copied()
+        .filter(|s| !is_grease(*s))
+        .collect();
+    let mut c_raw = hex_list(&hashed_exts);
+    if !sigs.is_empty() {
+        c_raw.push('_');
+        c_raw.push_str(&hex_list(&sigs));
+    }
+    let b = if ciphers.is_empty() {
+        "000000000000".to_string()
+    } else {
+        hash12(&b_raw)
+    };
+    let c = if hashed_exts.is_empty() {
+        "000000000000".to_string()
+    } else {
+        hash12(&c_raw)
+    };
+    (format!("{a}_{b}_{c}"), format!("{a}_{b_raw}_{c_raw}"))
+}
+
+/// The two ALPN characters of JA4: first and last character of the first ALPN value; the first
+/// and last hex digit of that value when either byte is not an ASCII letter or digit; `00` when
+/// there is no value (a one-byte value gives its character twice).
+fn alpn_chars(first: Option<&[u8]>) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    match first {
+        Some([f, .., l]) | Some([f @ l]) => {
+            if f.is_ascii_alphanumeric() && l.is_ascii_alphanumeric() {
+                format!("{}{}", char::from(*f), char::from(*l))
+            } else {
+                let hi = HEX.get(usize::from(f >> 4)).copied().unwrap_or(b'0');
+                let lo = HEX.get(usize::from(l & 0x0f)).copied().unwrap_or(b'0');
+                format!("{}{}", char::from(hi), char::from(lo))
+            }
+        }
+        _ => "00".to_string(),
+    }
+}
+
+fn hex_list(v: &[u16]) -> String {
+    let mut s = String::with_capacity(v.len() * 5);
+    for (i, x) in v.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str(&format!("{x:04x}"));
+    }
+    s
+}
+
+/// Parses a ServerHello or HelloRetryRequest body.
+pub fn parse_server_hello(body: &[u8]) -> Result<ServerHelloInfo, HelloError> {
+    let (_, sh) = parse_tls_handshake_server_hello(body).map_err(|e| match e {
+        tls_parser::Err::Incomplete(_) => HelloError::Truncated,
+        _ => HelloError::Malformed("server hello fixed fields"),
+    })?;
+    let is_hrr = sh.random == HRR_RANDOM;
+    let mut info = ServerHelloInfo {
+        version: sh.version.0,
+        cipher: sh.cipher.0,
+        is_hello_retry_request: is_hrr,
+        ..ServerHelloInfo::default()
+    };
+    let block = sh.ext.unwrap_or(&[]);
+    let walked = walk_extensions(block, |t, data| {
+        info.extensions.push(t);
+        let mut r = Reader::new(data);
+        match t {
+            ext::SUPPORTED_VERSIONS => info.selected_version = r.u16(),
+            // ServerHello: KeyShareEntry (group, key); HelloRetryRequest: the group alone.
+            ext::KEY_SHARE => info.selected_group = r.u16(),
+            ext::ALPN => {
+                if let Ok((_, TlsExtension::ALPN(p))) = parse_tls_extension_alpn_content(data) {
+                    info.alpn = p.first().map(|p| String::from_utf8_lossy(p).into_owned());
+                }
+            }
+            _ => {}
+        }
+    });
+    if !walked {
+        return Err(HelloError::Malformed("extension lengths"));
+    }
+    Ok(info)
+}
+
+/// True when a ServerHello body selects TLS 1.3: a HelloRetryRequest, or supported_versions =
+/// 0x0304. Cheap and never fails (false on anything unreadable).
+pub fn server_hello_selects_tls13(body: &[u8]) -> bool {
+    let mut r = Reader::new(body);
+    let (Some(_version), Some(random), Some(_sid), Some(_cipher), Some(_comp)) =
+        (r.u16(), r.take(32), r.vec8(), r.u16(), r.u8())
+    else {
+        return false;
+    };
+    if random == HRR_RANDOM {
+        return true;
+    }
+    let Some(block) = r.vec16() else {
+        return false;
+    };
+    let mut tls13 = false;
+    walk_extensions(block, |t, data| {
+        if t == ext::SUPPORTED_VERSIONS && data == [0x03, 0x04] {
+            tls13 = true;
+        }
+    });
+    tls13
+}
+
+/// Parses a TLS <= 1.2 Certificate message body and reads the first (end-entity) certificate.
+pub fn parse_certificate(body: &[u8]) -> Result<CertInfo, HelloError> {
+    let mut r = Reader::new(body);
+    let list = r.vec24().ok_or(HelloError::Truncated)?;
+    let mut certs = Reader::new(list);
+    let mut first = None;
+    let mut count = 0usize;
+    while !certs.is_empty() {
+        let der = certs
+            .vec24()
+            .ok_or(HelloError::Malformed("certificate list lengths"))?;
+        if first.is_none() {
+            first = Some(der);
+        }
+        count += 1;
+    }
+    let der = first.ok_or(HelloError::Malformed("empty certificate list"))?;
+    let mut info = x509::parse(der).ok_or(HelloError::Malformed("certificate DER"))?;
+    info.chain_len = count;
+    Ok(info)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// Decodes hex, ignoring whitespace (test helper).
+    pub(crate) fn unhex(s: &str) -> Vec<u8> {
+        let digits: Vec<u8> = s
+            .bytes()
+            .filter(|b| b.is_ascii_hexdigit())
+            .map(|b| match b {
+                b'0'..=b'9' => b - b'0',
+                b'a'..=b'f' => b - b'a' + 10,
+                _ => b - b'A' + 10,
+            })
+            .collect();
+        digits.chunks(2).map(|p| (p[0] << 4) | p[1]).collect()
+    }
+
+    fn info(ciphers: &[u16], exts: &[u16], sigs: &[u16], versions: &[u16]) -> ClientHelloInfo {
+        ClientHelloInfo {
+            legacy_version: 0x0303,
+            cipher_suites: ciphers.to_vec(),
+            extensions: exts.to_vec(),
+            signature_algorithms: sigs.to_vec(),
+            supported_versions: versions.to_vec(),
+            ..ClientHelloInfo::default()
+        }
+    }
+
+    /// The example of the FoxIO JA4 specification (technical_details/JA4.md).
+    #[test]
+    fn ja4_foxio_spec_example() {
+        let ch = info(
+            &[
+                0x1301, 0x1302, 0x1303, 0xc02b, 0xc02f, 0xc02c, 0xc030, 0xcca9, 0xcca8, 0xc013,
+                0xc014, 0x009c, 0x009d, 0x002f, 0x0035,
+            ],
+            &[
+                0x001b, 0x0000, 0x0033, 0x0010, 0x4469, 0x0017, 0x002d, 0x000d, 0x0005, 0x0023,
+                0x0012, 0x002b, 0xff01, 0x000b, 0x000a, 0x0015,
+            ],
+            &[
+                0x0403, 0x0804, 0x0401, 0x0503, 0x0805, 0x0501, 0x0806, 0x0601,
+            ],
+            &[0x0304, 0x0303],
+        );
+        let (fp, fp_r) = ja4(&ch, Some(b"h2"));
+        assert_eq!(fp, "t13d1516h2_8daaf6152771_e5627efa2ab1");
+        assert_eq!(
+            fp_r,
+            "t13d1516h2_002f,0035,009c,009d,1301,1302,1303,c013,c014,c02b,c02c,c02f,c030,\
+             cca8,cca9_0005,000a,000b,000d,0012,0015,0017,001b,0023,002b,002d,0033,4469,ff01_\
+             0403,0804,0401,0503,0805,0501,0806,0601"
+        );
+        // Without signature algorithms the string ends without an underscore (spec: 6d807ffa2a79).
+        let mut no_sig = ch.clone();
+        no_sig.signature_algorithms.clear();
+        assert!(ja4(&no_sig, Some(b"h2")).0.ends_with("_6d807ffa2a79"));
+    }
+
+    #[test]
+    fn ja4_grease_empty_lists_and_alpn_edge_cases() {
+        // GREASE everywhere is ignored; no ciphers and no extensions give zero hashes.
+        let ch = info(&[0x0a0a], &[0x1a1a], &[0x2a2a], &[]);
+        assert_eq!(ja4(&ch, None).0, "t12i000000_000000000000_000000000000");
+        // SNI and ALPN count but are not hashed.
+        let ch = info(&[0x1301], &[0x0000, 0x0010], &[], &[]);
+        assert!(ja4(&ch, Some(b"http/1.1")).0.starts_with("t12d0102h1_"));
+        assert!(ja4(&ch, Some(b"http/1.1")).0.ends_with("_000000000000"));
+        assert_eq!(alpn_chars(Some(b"h2")), "h2");
+        assert_eq!(alpn_chars(Some(b"http/1.1")), "h1");
+        assert_eq!(alpn_chars(Some(b"h")), "hh");
+        assert_eq!(alpn_chars(Some(b"")), "00");
+        assert_eq!(alpn_chars(None), "00");
+        // Spec examples for non-alphanumeric bytes.
+        assert_eq!(alpn_chars(Some(&[0xab])), "ab");
+        assert_eq!(alpn_chars(Some(&[0xab, 0xcd])), "ad");
+        assert_eq!(alpn_chars(Some(&[0x30, 0xab])), "3b");
+        assert_eq!(alpn_chars(Some(&[0x30, 0x31, 0xab, 0xcd])), "3d");
+        assert_eq!(alpn_chars(Some(&[0x30, 0xab, 0xcd, 0x31])), "01");
+        // supported_versions decides the version; GREASE in it is ignored.
+        let ch = info(&[0x1301], &[0x002b], &[], &[0x7a7a, 0x0304, 0x0303]);
+        assert!(ja4(&ch, None).0.starts_with("t13i0101"));
+    }
+
+    #[test]
+    fn server_hello_tls13_detection_never_panics_on_prefixes() {
+        // A TLS 1.3 ServerHello body: version, random, sid(0), cipher, comp, ext block with
+        // supported_versions = 0x0304.
+        let mut sh = vec![0x03, 0x03];
+        sh.extend([0x11; 32]);
+        sh.extend([0x00, 0x13, 0x01, 0x00]);
+        sh.extend([0x00, 0x06, 0x00, 0x2b, 0x00, 0x02, 0x03, 0x04]);
+        assert!(server_hello_selects_tls13(&sh));
+        let i = parse_server_hello(&sh).unwrap();
+        assert_eq!(i.selected_version, Some(0x0304));
+        assert_eq!(i.cipher, 0x1301);
+        for n in 0..sh.len() {
+            assert!(!server_hello_selects_tls13(&sh[..n]));
+            let _ = parse_server_hello(&sh[..n]);
+        }
+    }
+}
