@@ -320,6 +320,18 @@ impl StreamHandler for AppLayer {
         if let Some(mut t) = tls_state {
             t.on_end(end_how(rec), rec.last_ts);
             let summary = t.summary();
+            for a in &summary.anomalies {
+                out.push(Event {
+                    ts: a.ts,
+                    frame: rec.last_frame,
+                    uid: Some(rec.uid),
+                    dir: match a.dir {
+                        tls::Direction::ToServer => Dir::Orig,
+                        tls::Direction::ToClient => Dir::Resp,
+                    },
+                    kind: EventKind::Weird { name: a.anomaly.name() },
+                });
+            }
             out.push(Event {
                 ts: rec.ts,
                 frame: rec.first_frame,
