@@ -24,8 +24,9 @@ use crate::tls::{self, EndHow, TlsState};
 /// (about 1.8 KB), a TLS 1.2 certificate chain (often 3-6 KB) and HTTP headers fit.
 pub const DEFAULT_STREAM_DEPTH: u32 = 32 * 1024;
 
-/// Ports DNS is parsed on (UDP and TCP): DNS, multicast DNS, LLMNR.
-const DNS_PORTS: [u16; 3] = [53, 5353, 5355];
+/// Ports DNS is parsed on (UDP and TCP). Multicast DNS and LLMNR are left out: their answers come
+/// from the responding host, not the multicast address asked, so transactions would never pair.
+const DNS_PORTS: [u16; 1] = [53];
 
 /// Application layer settings.
 #[derive(Clone, Debug)]
@@ -310,6 +311,21 @@ impl StreamHandler for AppLayer {
         };
         let tls_state = match parser {
             Parser::Tls(t) => Some(t),
+            Parser::DnsTcp(mut framers) => {
+                for (i, f) in framers.iter_mut().enumerate() {
+                    if let Some(a) = f.finish() {
+                        let dir = if i == 0 { Dir::Orig } else { Dir::Resp };
+                        out.push(Event {
+                            ts: rec.last_ts,
+                            frame: rec.last_frame,
+                            uid: Some(rec.uid),
+                            dir,
+                            kind: EventKind::Weird { name: a.name() },
+                        });
+                    }
+                }
+                None
+            }
             Parser::Http(mut h, tunnel) => {
                 h.finish(&mut self.http_out);
                 Self::emit_http(&mut self.http_out, &ctx, out);
@@ -329,7 +345,9 @@ impl StreamHandler for AppLayer {
                         tls::Direction::ToServer => Dir::Orig,
                         tls::Direction::ToClient => Dir::Resp,
                     },
-                    kind: EventKind::Weird { name: a.anomaly.name() },
+                    kind: EventKind::Weird {
+                        name: a.anomaly.name(),
+                    },
                 });
             }
             out.push(Event {

@@ -1974,6 +1974,26 @@ mod tests {
         assert!(m.answers.iter().all(|r| r.name.len() < 300));
     }
 
+    #[test]
+    fn pointer_hop_limit() {
+        // Question: the root. Answer 1 (TYPE65280) carries 70 pointers, each to the one before,
+        // the first to the root name at 12. Answer 2's name points at the last one.
+        let mut b = vec![0, 6, 0x81, 0x80, 0, 1, 0, 2, 0, 0, 0, 0, 0, 0, 1, 0, 1];
+        b.extend([0, 0xff, 0, 0, 1, 0, 0, 0, 0, 0, 140]);
+        let base = b.len();
+        for i in 0..70usize {
+            let target = if i == 0 { 12 } else { base + 2 * (i - 1) };
+            b.extend([0xc0 | (target >> 8) as u8, target as u8]);
+        }
+        let last = base + 2 * 69;
+        b.extend([0xc0 | (last >> 8) as u8, last as u8]);
+        b.extend([0, 1, 0, 1, 0, 0, 0, 0, 0, 4, 1, 2, 3, 4]);
+        let m = parse(&b);
+        assert_eq!(names(&m), vec!["dns_name_too_many_hops"]);
+        assert_eq!(m.answers.len(), 2);
+        assert_eq!(m.answers[1].data, RData::A([1, 2, 3, 4].into()));
+    }
+
     fn framed(msgs: &[&[u8]]) -> Vec<u8> {
         let mut s = Vec::new();
         for m in msgs {
@@ -2044,6 +2064,11 @@ mod tests {
         assert_eq!(weird, vec![DnsAnomaly::TcpGap, DnsAnomaly::TcpEmptyMessage]);
         let (_, _) = collect(&mut f, &[(502 + q.len() as u64, &s[..5])]);
         assert_eq!(f.finish(), Some(DnsAnomaly::TcpTruncatedMessage));
+        // Empty chunks (a SYN whose offset wraps below the ISN) set nothing.
+        let mut f = DnsTcpFramer::new();
+        let (msgs, weird) = collect(&mut f, &[(u64::from(u32::MAX), &[]), (0, &q)]);
+        assert_eq!(msgs, vec![HTTPS_QUERY.to_vec()]);
+        assert!(weird.is_empty());
     }
 
     #[test]
