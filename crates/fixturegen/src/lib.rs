@@ -7,7 +7,7 @@
 //! ([`capture`]), scripted TCP connections with exact sequence arithmetic
 //! ([`scene`]), the fixture files and their expected analysis
 //! ([`fixtures`], documented by [`docs`]), and the large benchmark capture
-//! ([`bench`]).
+//! ([`bench`](mod@bench)).
 
 pub mod bench;
 pub mod capture;

@@ -20,9 +20,15 @@ type Dns = BTreeSet<(String, u16, Vec<String>)>;
 fn ours(path: &Path) -> (BTreeSet<String>, Dns) {
     let mut sni = BTreeSet::new();
     let mut dns = BTreeSet::new();
-    let Ok(mut src) = CaptureReader::open(path) else { return (sni, dns) };
-    let cfg = EngineConfig { stream_depth: DEFAULT_STREAM_DEPTH, ..EngineConfig::default() };
-    let mut engine = Engine::with_stream_handler(cfg, Box::new(AppLayer::new(AppConfig::default())));
+    let Ok(mut src) = CaptureReader::open(path) else {
+        return (sni, dns);
+    };
+    let cfg = EngineConfig {
+        stream_depth: DEFAULT_STREAM_DEPTH,
+        ..EngineConfig::default()
+    };
+    let mut engine =
+        Engine::with_stream_handler(cfg, Box::new(AppLayer::new(AppConfig::default())));
     let mut events = Vec::new();
     loop {
         match src.next_event() {
@@ -41,7 +47,9 @@ fn ours(path: &Path) -> (BTreeSet<String>, Dns) {
             }
             EventKind::Dns(tx) => {
                 for r in &tx.responses {
-                    let Some(q) = r.question.as_ref().or(tx.question.as_ref()) else { continue };
+                    let Some(q) = r.question.as_ref().or(tx.question.as_ref()) else {
+                        continue;
+                    };
                     let mut answers: Vec<String> = r
                         .answers
                         .iter()
@@ -63,7 +71,9 @@ fn ours(path: &Path) -> (BTreeSet<String>, Dns) {
 
 fn tshark(path: &Path, filter: &str, fields: &[&str]) -> Option<Vec<Vec<String>>> {
     let mut cmd = Command::new("tshark");
-    cmd.args(["-n", "-o", "tcp.reassemble_out_of_order:TRUE", "-r"]).arg(path).args(["-Y", filter, "-T", "fields"]);
+    cmd.args(["-n", "-o", "tcp.reassemble_out_of_order:TRUE", "-r"])
+        .arg(path)
+        .args(["-Y", filter, "-T", "fields"]);
     for f in fields {
         cmd.args(["-e", f]);
     }
@@ -71,31 +81,60 @@ fn tshark(path: &Path, filter: &str, fields: &[&str]) -> Option<Vec<Vec<String>>
     if !out.status.success() {
         return None;
     }
-    Some(String::from_utf8_lossy(&out.stdout).lines().map(|l| l.split('\t').map(str::to_string).collect()).collect())
+    Some(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| l.split('\t').map(str::to_string).collect())
+            .collect(),
+    )
 }
 
 fn theirs(path: &Path) -> Option<(BTreeSet<String>, Dns)> {
-    let sni: BTreeSet<String> = tshark(path, "tls.handshake.type == 1", &["tls.handshake.extensions_server_name"])?
-        .into_iter()
-        .filter_map(|r| r.into_iter().next())
-        .flat_map(|v| v.split(',').map(str::to_string).collect::<Vec<_>>())
-        .filter(|v| !v.is_empty())
-        .collect();
+    let sni: BTreeSet<String> = tshark(
+        path,
+        "tls.handshake.type == 1",
+        &["tls.handshake.extensions_server_name"],
+    )?
+    .into_iter()
+    .filter_map(|r| r.into_iter().next())
+    .flat_map(|v| v.split(',').map(str::to_string).collect::<Vec<_>>())
+    .filter(|v| !v.is_empty())
+    .collect();
     let mut dns = BTreeSet::new();
-    for r in tshark(path, "dns.flags.response == 1", &["dns.qry.name", "dns.qry.type", "dns.a", "dns.aaaa"])? {
+    for r in tshark(
+        path,
+        "dns.flags.response == 1",
+        &["dns.qry.name", "dns.qry.type", "dns.a", "dns.aaaa"],
+    )? {
         let name = r.first().cloned().unwrap_or_default();
-        let Ok(qtype) = r.get(1).map(String::as_str).unwrap_or("").split(',').next().unwrap_or("").parse::<u16>() else {
+        let Ok(qtype) = r
+            .get(1)
+            .map(String::as_str)
+            .unwrap_or("")
+            .split(',')
+            .next()
+            .unwrap_or("")
+            .parse::<u16>()
+        else {
             continue;
         };
         let mut answers: Vec<String> = r[2..]
             .iter()
             .flat_map(|v| v.split(','))
             .filter(|v| !v.is_empty())
-            .map(|v| v.parse::<std::net::IpAddr>().map(|a| a.to_string()).unwrap_or(v.to_string()))
+            .map(|v| {
+                v.parse::<std::net::IpAddr>()
+                    .map(|a| a.to_string())
+                    .unwrap_or(v.to_string())
+            })
             .collect();
         answers.sort();
         // Several questions per message are rare; tshark joins them with commas.
-        dns.insert((name.split(',').next().unwrap_or("").to_ascii_lowercase(), qtype, answers));
+        dns.insert((
+            name.split(',').next().unwrap_or("").to_ascii_lowercase(),
+            qtype,
+            answers,
+        ));
     }
     Some((sni, dns))
 }
@@ -104,12 +143,17 @@ fn listed() -> BTreeMap<String, String> {
     include_str!("corpus-app-disagreements.tsv")
         .lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .filter_map(|l| l.split_once('\t').map(|(p, why)| (p.to_string(), why.to_string())))
+        .filter_map(|l| {
+            l.split_once('\t')
+                .map(|(p, why)| (p.to_string(), why.to_string()))
+        })
         .collect()
 }
 
 fn files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     for p in rd.flatten().map(|e| e.path()) {
         if p.is_dir() {
             files(&p, out);
@@ -134,7 +178,10 @@ fn corpus_server_names_and_dns_answers_agree_with_tshark() {
     all.sort();
     let queue = Arc::new(Mutex::new(all.clone()));
     let (tx, rx) = mpsc::channel();
-    for _ in 0..std::thread::available_parallelism().map_or(2, |n| n.get()).min(4) {
+    for _ in 0..std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(4)
+    {
         let (queue, tx) = (Arc::clone(&queue), tx.clone());
         std::thread::spawn(move || {
             while let Some(p) = queue.lock().ok().and_then(|mut q| q.pop()) {
@@ -155,7 +202,11 @@ fn corpus_server_names_and_dns_answers_agree_with_tshark() {
         compared += 1;
         with_tls += usize::from(!t_sni.is_empty());
         with_dns += usize::from(!t_dns.is_empty());
-        let rel = p.strip_prefix(&root).unwrap_or(&p).to_string_lossy().into_owned();
+        let rel = p
+            .strip_prefix(&root)
+            .unwrap_or(&p)
+            .to_string_lossy()
+            .into_owned();
         let differs = o_sni != t_sni || o_dns != t_dns;
         match (differs, known.contains_key(&rel)) {
             (true, false) => {
@@ -167,7 +218,9 @@ fn corpus_server_names_and_dns_answers_agree_with_tshark() {
                     "{rel}: sni ours-only {sni_only_ours:?} tshark-only {sni_only_theirs:?}; dns ours-only {dns_only_ours:?} tshark-only {dns_only_theirs:?}"
                 ));
             }
-            (false, true) => failures.push(format!("{rel}: listed as a disagreement but agrees now: remove it")),
+            (false, true) => failures.push(format!(
+                "{rel}: listed as a disagreement but agrees now: remove it"
+            )),
             (true, true) => agreed_listed += 1,
             (false, false) => {}
         }
@@ -177,5 +230,10 @@ fn corpus_server_names_and_dns_answers_agree_with_tshark() {
         all.len()
     );
     failures.sort();
-    assert!(failures.is_empty(), "{} files differ:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} files differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -20,7 +20,12 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("dns", &["time", "dns"]),
     ("tls", &["time", "tls"]),
     ("http", &["time", "http"]),
-    ("app", &["time", "flow", "decode", "event", "engine", "dns", "tls", "http"]),
+    (
+        "app",
+        &[
+            "time", "flow", "decode", "event", "engine", "dns", "tls", "http",
+        ],
+    ),
 ];
 
 fn files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
