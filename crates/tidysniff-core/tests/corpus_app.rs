@@ -50,9 +50,12 @@ fn ours(path: &Path) -> (BTreeSet<String>, Dns) {
                     let Some(q) = r.question.as_ref().or(tx.question.as_ref()) else {
                         continue;
                     };
+                    // tshark's dns.a / dns.aaaa hold the addresses of every section.
                     let mut answers: Vec<String> = r
                         .answers
                         .iter()
+                        .chain(&r.authority)
+                        .chain(&r.additional)
                         .filter_map(|a| match &a.data {
                             RData::A(x) => Some(x.to_string()),
                             RData::Aaaa(x) => Some(x.to_string()),
@@ -176,6 +179,22 @@ fn corpus_server_names_and_dns_answers_agree_with_tshark() {
     let mut all = Vec::new();
     files(&root, &mut all);
     all.sort();
+    // TIDYSNIFF_CORPUS_ONLY=<file of relative paths>: check just those (for iterating on a fix).
+    if let Some(list) = std::env::var_os("TIDYSNIFF_CORPUS_ONLY") {
+        let keep: BTreeSet<String> = std::fs::read_to_string(list)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        all.retain(|p| {
+            keep.contains(
+                &p.strip_prefix(&root)
+                    .unwrap_or(p)
+                    .to_string_lossy()
+                    .into_owned(),
+            )
+        });
+    }
     let queue = Arc::new(Mutex::new(all.clone()));
     let (tx, rx) = mpsc::channel();
     for _ in 0..std::thread::available_parallelism()

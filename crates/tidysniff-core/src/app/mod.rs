@@ -153,7 +153,8 @@ impl StreamHandler for AppLayer {
     fn on_data(&mut self, ctx: StreamCtx, offset: u64, data: &[u8], out: &mut Vec<Event>) -> bool {
         let parser = self.conns.entry(ctx.uid).or_insert(Parser::Probing);
         if let Parser::Probing = parser {
-            *parser = if DNS_PORTS.contains(&ctx.resp.port) {
+            // Either port: a capture that starts mid-connection may have the sides reversed.
+            *parser = if DNS_PORTS.contains(&ctx.resp.port) || DNS_PORTS.contains(&ctx.orig.port) {
                 Parser::DnsTcp(Box::default())
             } else if tls::probe(data) {
                 let mut t = TlsState::new();
