@@ -71,6 +71,9 @@ pub enum EventKind {
         orig: Endpoint,
         /// The connection's responder.
         resp: Endpoint,
+        /// `"dot"` or `"doh"` when the connection carries encrypted DNS (by port 853 or the
+        /// server name of a well-known DoH resolver).
+        encrypted_dns: Option<&'static str>,
         /// What was seen.
         summary: Box<crate::tls::TlsSummary>,
     },

@@ -161,12 +161,18 @@ fn write_events(
                 EventKind::Tls {
                     orig,
                     resp,
+                    encrypted_dns,
                     summary,
                 },
                 _,
-            ) if types.contains(&RecordType::Tls) => {
-                report::app::tls_json(line, ev.ts, ev.uid.unwrap_or(Uid(0)), *orig, *resp, summary)
-            }
+            ) if types.contains(&RecordType::Tls) => report::app::tls_json(
+                line,
+                ev.ts,
+                ev.uid.unwrap_or(Uid(0)),
+                (*orig, *resp),
+                *encrypted_dns,
+                summary,
+            ),
             (EventKind::Http { orig, resp, tx }, _) if types.contains(&RecordType::Http) => {
                 report::app::http_json(line, ev.ts, ev.uid.unwrap_or(Uid(0)), *orig, *resp, tx)
             }

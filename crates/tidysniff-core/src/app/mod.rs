@@ -28,6 +28,28 @@ pub const DEFAULT_STREAM_DEPTH: u32 = 32 * 1024;
 /// from the responding host, not the multicast address asked, so transactions would never pair.
 const DNS_PORTS: [u16; 1] = [53];
 
+/// DoH resolvers recognized by server name (kept as data: `app/doh_servers.txt`).
+const DOH_SERVERS: &str = include_str!("doh_servers.txt");
+
+/// Whether a TLS connection to `port` with server name `sni` carries encrypted DNS: `"dot"` (DNS
+/// over TLS, TCP 853) or `"doh"` (DNS over HTTPS to a well-known resolver). Lookups made this way
+/// cannot be read from the capture, and a later analysis must know they happened.
+pub fn encrypted_dns(port: u16, sni: Option<&str>) -> Option<&'static str> {
+    if port == 853 {
+        return Some("dot");
+    }
+    let sni = sni?.trim_end_matches('.').to_ascii_lowercase();
+    let listed = DOH_SERVERS
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .any(|l| match l.strip_prefix('.') {
+            Some(suffix) => sni.ends_with(l) || sni == suffix,
+            None => sni == l,
+        });
+    listed.then_some("doh")
+}
+
 /// Application layer settings.
 #[derive(Clone, Debug)]
 pub struct AppConfig {
@@ -359,6 +381,7 @@ impl StreamHandler for AppLayer {
                 kind: EventKind::Tls {
                     orig: rec.orig,
                     resp: rec.resp,
+                    encrypted_dns: encrypted_dns(rec.resp.port, summary.sni.as_deref()),
                     summary: Box::new(summary),
                 },
             });
@@ -397,4 +420,21 @@ fn end_how(rec: &ConnRecord) -> EndHow {
             EndReason::Idle | EndReason::Evicted => EndHow::Timeout,
             _ => EndHow::CaptureEnd,
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encrypted_dns_by_port_or_resolver_name() {
+        assert_eq!(encrypted_dns(853, None), Some("dot"));
+        assert_eq!(encrypted_dns(443, Some("dns.google")), Some("doh"));
+        assert_eq!(encrypted_dns(443, Some("Cloudflare-DNS.com.")), Some("doh"));
+        assert_eq!(encrypted_dns(443, Some("doh.pub")), Some("doh"));
+        assert_eq!(encrypted_dns(443, Some("dns.alidns.com")), Some("doh"));
+        assert_eq!(encrypted_dns(443, Some("proxy.golang.org")), None);
+        assert_eq!(encrypted_dns(443, Some("notdns.google")), None);
+        assert_eq!(encrypted_dns(443, None), None);
+    }
 }

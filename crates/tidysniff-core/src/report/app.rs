@@ -221,8 +221,8 @@ pub fn tls_json(
     out: &mut String,
     ts: Timestamp,
     uid: Uid,
-    orig: Endpoint,
-    resp: Endpoint,
+    (orig, resp): (Endpoint, Endpoint),
+    encrypted_dns: Option<&str>,
     s: &TlsSummary,
 ) {
     head(out, "tls", ts, uid);
@@ -244,6 +244,9 @@ pub fn tls_json(
         key_str(out, "server_name_missing", r);
     }
     let _ = write!(out, ",\"established\":{}", s.handshake_completed);
+    if let Some(e) = encrypted_dns {
+        key_str(out, "encrypted_dns", e);
+    }
     if let Some(ch) = &s.client_hello {
         if ch.sni_is_ech_outer {
             out.push_str(",\"server_name_is_ech_outer\":true");
