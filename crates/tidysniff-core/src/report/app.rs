@@ -108,7 +108,7 @@ fn records(out: &mut String, key: &str, rrs: &[Record]) {
         json_str(out, &r.name);
         let _ = write!(out, ",\"type\":");
         json_str(out, &dns::qtype_name(r.rtype));
-        let _ = write!(out, ",\"ttl\":{},\"data\":", r.ttl);
+        let _ = write!(out, ",\"class\":{},\"ttl\":{},\"data\":", r.class, r.ttl);
         json_str(out, &rdata_text(&r.data));
         out.push('}');
     }
