@@ -89,6 +89,16 @@ pub struct AppLayer {
     http_out: Vec<HttpEvent>,
 }
 
+fn weird(ctx: &StreamCtx, name: &'static str) -> Event {
+    Event {
+        ts: ctx.ts,
+        frame: ctx.frame,
+        uid: Some(ctx.uid),
+        dir: ctx.dir,
+        kind: EventKind::Weird { name },
+    }
+}
+
 fn sock(e: Endpoint) -> SocketAddr {
     SocketAddr::new(e.addr, e.port)
 }
@@ -117,6 +127,27 @@ impl AppLayer {
             dns_out: Vec::new(),
             http_out: Vec::new(),
         }
+    }
+
+    /// One DNS message from `src` to `dst`: its anomalies as weirds, then the tracker.
+    fn dns_message(
+        &mut self,
+        ctx: &StreamCtx,
+        src: Endpoint,
+        dst: Endpoint,
+        ip: IpFacts,
+        msg: dns::Message,
+        out: &mut Vec<Event>,
+    ) {
+        out.extend(msg.anomalies.iter().map(|a| weird(ctx, a.name())));
+        let meta = PacketMeta {
+            ts: ctx.ts,
+            frame: ctx.frame,
+            conn: ctx.uid.0,
+        };
+        self.dns
+            .on_message(meta, sock(src), sock(dst), ip, msg, &mut self.dns_out);
+        self.emit_dns(out);
     }
 
     fn emit_dns(&mut self, out: &mut Vec<Event>) {
@@ -212,37 +243,9 @@ impl StreamHandler for AppLayer {
                 };
                 for m in msgs {
                     match m {
-                        Ok(msg) => {
-                            for a in &msg.anomalies {
-                                out.push(Event {
-                                    ts: ctx.ts,
-                                    frame: ctx.frame,
-                                    uid: Some(ctx.uid),
-                                    dir: ctx.dir,
-                                    kind: EventKind::Weird { name: a.name() },
-                                });
-                            }
-                            let meta = PacketMeta {
-                                ts: ctx.ts,
-                                frame: ctx.frame,
-                                conn: ctx.uid.0,
-                            };
-                            self.dns.on_message(
-                                meta,
-                                sock(src),
-                                sock(dst),
-                                IpFacts::default(),
-                                msg,
-                                &mut self.dns_out,
-                            );
-                        }
-                        Err(name) => out.push(Event {
-                            ts: ctx.ts,
-                            frame: ctx.frame,
-                            uid: Some(ctx.uid),
-                            dir: ctx.dir,
-                            kind: EventKind::Weird { name },
-                        }),
+                        // TCP: the per-packet IP facts of a reassembled message are not kept.
+                        Ok(msg) => self.dns_message(&ctx, src, dst, IpFacts::default(), msg, out),
+                        Err(name) => out.push(weird(&ctx, name)),
                     }
                 }
                 self.emit_dns(out);
@@ -284,39 +287,16 @@ impl StreamHandler for AppLayer {
         if !DNS_PORTS.contains(&d.src.port) && !DNS_PORTS.contains(&d.dst.port) {
             return;
         }
-        let ctx = &d.ctx;
         match dns::parse_message(d.payload) {
             Ok(msg) => {
-                for a in &msg.anomalies {
-                    out.push(Event {
-                        ts: ctx.ts,
-                        frame: ctx.frame,
-                        uid: Some(ctx.uid),
-                        dir: ctx.dir,
-                        kind: EventKind::Weird { name: a.name() },
-                    });
-                }
-                let meta = PacketMeta {
-                    ts: ctx.ts,
-                    frame: ctx.frame,
-                    conn: ctx.uid.0,
-                };
                 let ip = IpFacts {
                     ttl: d.ip.ttl,
                     ip_id: d.ip.ip_id,
                     df: d.ip.df,
                 };
-                self.dns
-                    .on_message(meta, sock(d.src), sock(d.dst), ip, msg, &mut self.dns_out);
-                self.emit_dns(out);
+                self.dns_message(&d.ctx, d.src, d.dst, ip, msg, out);
             }
-            Err(e) => out.push(Event {
-                ts: ctx.ts,
-                frame: ctx.frame,
-                uid: Some(ctx.uid),
-                dir: ctx.dir,
-                kind: EventKind::Weird { name: e.name() },
-            }),
+            Err(e) => out.push(weird(&d.ctx, e.name())),
         }
     }
 
