@@ -145,36 +145,44 @@ fn write_events(
     format: Format,
     types: &[RecordType],
 ) -> io::Result<()> {
+    use report::app;
+    let text = format == Format::Text;
     for ev in events {
         line.clear();
-        match (&ev.kind, format) {
-            (EventKind::ConnEnd(rec), Format::Json) if types.contains(&RecordType::Conn) => {
-                report::conn_json(line, rec)
+        let uid = ev.uid.unwrap_or(Uid(0));
+        match &ev.kind {
+            EventKind::ConnEnd(rec) if types.contains(&RecordType::Conn) => {
+                if text {
+                    report::conn_text(line, rec)
+                } else {
+                    report::conn_json(line, rec)
+                }
             }
-            (EventKind::ConnEnd(rec), Format::Text) if types.contains(&RecordType::Conn) => {
-                report::conn_text(line, rec)
+            EventKind::Dns(tx) if types.contains(&RecordType::Dns) => {
+                if text {
+                    app::dns_text(line, tx)
+                } else {
+                    app::dns_json(line, tx)
+                }
             }
-            (EventKind::Dns(tx), _) if types.contains(&RecordType::Dns) => {
-                report::app::dns_json(line, tx)
-            }
-            (
-                EventKind::Tls {
-                    orig,
-                    resp,
-                    encrypted_dns,
-                    summary,
-                },
-                _,
-            ) if types.contains(&RecordType::Tls) => report::app::tls_json(
-                line,
-                ev.ts,
-                ev.uid.unwrap_or(Uid(0)),
-                (*orig, *resp),
-                *encrypted_dns,
+            EventKind::Tls {
+                orig,
+                resp,
+                encrypted_dns,
                 summary,
-            ),
-            (EventKind::Http { orig, resp, tx }, _) if types.contains(&RecordType::Http) => {
-                report::app::http_json(line, ev.ts, ev.uid.unwrap_or(Uid(0)), *orig, *resp, tx)
+            } if types.contains(&RecordType::Tls) => {
+                if text {
+                    app::tls_text(line, ev.ts, uid, (*orig, *resp), summary)
+                } else {
+                    app::tls_json(line, ev.ts, uid, (*orig, *resp), *encrypted_dns, summary)
+                }
+            }
+            EventKind::Http { orig, resp, tx } if types.contains(&RecordType::Http) => {
+                if text {
+                    app::http_text(line, ev.ts, uid, (*orig, *resp), tx)
+                } else {
+                    app::http_json(line, ev.ts, uid, *orig, *resp, tx)
+                }
             }
             _ => continue,
         }

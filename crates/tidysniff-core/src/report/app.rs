@@ -376,3 +376,128 @@ pub fn http_json(
     }
     out.push_str("}\n");
 }
+
+fn ep_text(a: SocketAddr) -> String {
+    match a {
+        SocketAddr::V4(v) => v.to_string(),
+        SocketAddr::V6(v) => format!("[{}]:{}", v.ip(), v.port()),
+    }
+}
+
+/// Appends a `dns` record as one line for people.
+pub fn dns_text(out: &mut String, t: &DnsTransaction) {
+    let ts = t
+        .query
+        .as_ref()
+        .map(|q| q.ts)
+        .or(t.responses.first().map(|r| r.ts))
+        .unwrap_or_default();
+    out.push_str("dns  ");
+    let _ = write_secs(out, ts.as_nanos());
+    let _ = write!(
+        out,
+        " {} {} -> {}",
+        Uid(t.conn),
+        ep_text(t.client),
+        ep_text(t.server)
+    );
+    match &t.question {
+        Some(q) => {
+            let _ = write!(out, " {} {}", q.name, dns::qtype_name(q.qtype));
+        }
+        None => out.push_str(" -"),
+    }
+    let _ = write!(out, " {}", t.status.name());
+    if let Some(r) = t.responses.first() {
+        let answers: Vec<String> = r.answers.iter().map(|a| rdata_text(&a.data)).collect();
+        let _ = write!(
+            out,
+            " {} [{}]",
+            dns::rcode_name(r.rcode),
+            answers.join(", ")
+        );
+    }
+    if t.responses.len() > 1 {
+        let _ = write!(out, " ({} responses)", t.responses.len());
+    }
+    out.push('\n');
+}
+
+/// Appends a `tls` record as one line for people.
+pub fn tls_text(
+    out: &mut String,
+    ts: Timestamp,
+    uid: Uid,
+    (orig, resp): (Endpoint, Endpoint),
+    s: &TlsSummary,
+) {
+    out.push_str("tls  ");
+    let _ = write_secs(out, ts.as_nanos());
+    let _ = write!(
+        out,
+        " {uid} {} -> {} sni={} {} {} established={}",
+        ep_text(SocketAddr::new(orig.addr, orig.port)),
+        ep_text(SocketAddr::new(resp.addr, resp.port)),
+        s.sni
+            .as_deref()
+            .or(s.sni_missing_reason.map(|_| "-"))
+            .unwrap_or("-"),
+        s.version.map_or("-", tls::version_name),
+        s.cipher.map_or_else(|| "-".into(), tls::cipher_name),
+        s.handshake_completed
+    );
+    if let Some(e) = s.ended {
+        let _ = write!(out, " ended={e}");
+    }
+    out.push('\n');
+}
+
+/// Appends an `http` record as one line for people.
+pub fn http_text(
+    out: &mut String,
+    ts: Timestamp,
+    uid: Uid,
+    (orig, resp): (Endpoint, Endpoint),
+    t: &HttpTransaction,
+) {
+    out.push_str("http ");
+    let ts = t.request.as_ref().map_or(ts, |r| r.ts);
+    let _ = write_secs(out, ts.as_nanos());
+    let _ = write!(
+        out,
+        " {uid} {} -> {}",
+        ep_text(SocketAddr::new(orig.addr, orig.port)),
+        ep_text(SocketAddr::new(resp.addr, resp.port))
+    );
+    if let Some(r) = &t.request {
+        let _ = write!(
+            out,
+            " {} {}{}",
+            r.method,
+            r.host.as_deref().unwrap_or(""),
+            r.uri
+        );
+    }
+    match &t.response {
+        Some(r) => {
+            let _ = write!(out, " -> {} {}", r.status_code, r.reason);
+        }
+        None => out.push_str(" -> (no response)"),
+    }
+    if let (Some(g), Some(m)) = (
+        &t.goproxy,
+        t.goproxy.as_ref().and_then(|g| g.module.as_ref()),
+    ) {
+        let _ = write!(
+            out,
+            " [go {} {}{}]",
+            g.kind.name(),
+            m,
+            g.version
+                .as_deref()
+                .map(|v| format!("@{v}"))
+                .unwrap_or_default()
+        );
+    }
+    out.push('\n');
+}
