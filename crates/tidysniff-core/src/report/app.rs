@@ -470,13 +470,13 @@ pub fn http_text(
         ep_text(SocketAddr::new(resp.addr, resp.port))
     );
     if let Some(r) = &t.request {
-        let _ = write!(
-            out,
-            " {} {}{}",
-            r.method,
-            r.host.as_deref().unwrap_or(""),
-            r.uri
-        );
+        // Origin-form targets are shown with their host; CONNECT and absolute-form stand alone.
+        let host = if r.uri.starts_with('/') {
+            r.host.as_deref().unwrap_or("")
+        } else {
+            ""
+        };
+        let _ = write!(out, " {} {host}{}", r.method, r.uri);
     }
     match &t.response {
         Some(r) => {
