@@ -89,7 +89,7 @@ pub fn run(args: LogArgs) -> anyhow::Result<ExitCode> {
     };
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    if args.format == Format::Text {
+    if args.format == Format::Text && want(RecordType::Conn) {
         out.write_all(report::CONN_TEXT_HEADER.as_bytes())?;
     }
     let mut line = String::with_capacity(512);
