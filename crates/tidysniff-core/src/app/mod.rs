@@ -24,9 +24,12 @@ use crate::tls::{self, EndHow, TlsState};
 /// (about 1.8 KB), a TLS 1.2 certificate chain (often 3-6 KB) and HTTP headers fit.
 pub const DEFAULT_STREAM_DEPTH: u32 = 32 * 1024;
 
-/// Ports DNS is parsed on (UDP and TCP). Multicast DNS and LLMNR are left out: their answers come
-/// from the responding host, not the multicast address asked, so transactions would never pair.
+/// Ports DNS is parsed on over UDP. Multicast DNS and LLMNR are left out: their answers come from
+/// the responding host, not the multicast address asked, so transactions would never pair.
 const DNS_PORTS: [u16; 1] = [53];
+
+/// Ports DNS is parsed on over TCP (unicast, so mDNS/LLMNR ports pair fine there).
+const DNS_TCP_PORTS: [u16; 3] = [53, 5353, 5355];
 
 /// DoH resolvers recognized by server name (kept as data: `app/doh_servers.txt`).
 const DOH_SERVERS: &str = include_str!("doh_servers.txt");
@@ -207,7 +210,9 @@ impl StreamHandler for AppLayer {
         let parser = self.conns.entry(ctx.uid).or_insert(Parser::Probing);
         if let Parser::Probing = parser {
             // Either port: a capture that starts mid-connection may have the sides reversed.
-            *parser = if DNS_PORTS.contains(&ctx.resp.port) || DNS_PORTS.contains(&ctx.orig.port) {
+            *parser = if DNS_TCP_PORTS.contains(&ctx.resp.port)
+                || DNS_TCP_PORTS.contains(&ctx.orig.port)
+            {
                 Parser::DnsTcp(Box::default())
             } else if tls::probe(data) {
                 let mut t = TlsState::new();
