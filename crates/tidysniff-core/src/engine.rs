@@ -195,7 +195,6 @@ pub struct Engine {
 struct Core {
     table: FlowTable<Flow>,
     stats: Stats,
-    next_index: u64,
     handler: Option<Box<dyn StreamHandler + Send>>,
     stream_depth: u64,
     weird_burst: u64,
@@ -225,7 +224,6 @@ impl Engine {
                     timeouts,
                 }),
                 stats: Stats::default(),
-                next_index: 0,
                 handler: None,
                 stream_depth: u64::from(cfg.stream_depth),
                 weird_burst: cfg.weird_burst,
@@ -476,7 +474,6 @@ impl Core {
         let Core {
             table,
             stats,
-            next_index,
             handler,
             stream_depth,
             weird_burst,
@@ -557,7 +554,6 @@ impl Core {
                 // From the frame that opened it: unique (a packet opens at most one connection)
                 // and independent of how packets are sharded across engines.
                 let uid = Uid::from_index(frame);
-                *next_index += 1;
                 stats.flows += 1;
                 let (orig, resp) = if flipped { (dst, src) } else { (src, dst) };
                 let l4 = match proto {
