@@ -61,10 +61,12 @@
 
 pub mod app;
 pub mod decode;
+pub mod diagnose;
 pub mod dns;
 pub mod engine;
 pub mod event;
 pub mod flow;
+pub mod goenv;
 pub mod http;
 pub mod report;
 pub mod runtime;

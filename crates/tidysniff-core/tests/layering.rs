@@ -20,6 +20,14 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("dns", &["time", "dns"]),
     ("tls", &["time", "tls"]),
     ("http", &["time", "http"]),
+    // Go's configuration model is pure: strings in, roles out.
+    ("goenv", &["goenv"]),
+    (
+        "diagnose",
+        &[
+            "time", "flow", "decode", "event", "dns", "tls", "http", "goenv", "diagnose",
+        ],
+    ),
     (
         "app",
         &[

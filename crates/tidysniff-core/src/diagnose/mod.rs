@@ -1,0 +1,1 @@
+//! Detectors: events in, findings out.
