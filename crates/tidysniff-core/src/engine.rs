@@ -10,7 +10,7 @@
 
 use crate::decode::defrag::{DefragConfig, DefragOutcome, Defragmenter, FragKey, Fragment};
 use crate::decode::{self, tcp_flags, DecodeError, Decoded, IcmpMessage, IpInfo, Transport};
-use crate::event::{ConnRecord, DirStats, EndReason, Event, EventKind, IcmpNote};
+use crate::event::{ConnRecord, DirStats, EndReason, Event, EventKind, IcmpNote, RstFacts};
 use crate::flow::{Dir, Endpoint, FlowKey, FlowTable, FlowTableConfig, Proto, Slot, Uid};
 use crate::source::{LinkType, Packet};
 use crate::tcp::TcpConn;
@@ -651,7 +651,20 @@ impl Core {
                     out.push(ev(EventKind::TcpEstablished { rtt: conn.rtt }));
                 }
                 if o.rst {
-                    out.push(ev(EventKind::TcpRst));
+                    out.push(ev(EventKind::TcpRst(RstFacts {
+                        ttl: ip.ttl,
+                        ip_id: ip.ip_id,
+                        df: ip.df,
+                        seq: seg.seq,
+                        ack: seg.has(tcp_flags::ACK).then_some(seg.ack),
+                        window: seg.window,
+                        payload_len: seg.payload_len,
+                        seq_gap: o.rst_seq_gap,
+                        nth: o.rst_nth,
+                    })));
+                }
+                if o.after_rst {
+                    out.push(ev(EventKind::TcpAfterRst));
                 }
                 if o.fin {
                     out.push(ev(EventKind::TcpFin));

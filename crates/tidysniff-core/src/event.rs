@@ -49,8 +49,13 @@ pub enum EventKind {
         /// Time from the SYN to its SYN-ACK.
         rtt: Option<Duration>,
     },
-    /// A RST.
-    TcpRst,
+    /// A RST (every RST packet, with the header facts injected-reset checks need).
+    TcpRst(RstFacts),
+    /// A side that sent a RST sent another packet that is neither a RST nor a SYN (the first such
+    /// packet only). Genuine stacks go quiet after a RST, so this marks a race: either this
+    /// packet or the RST was not sent by that host (Weaver et al., NDSS 2009; Suricata's
+    /// `stream.suspected_rst_inject`).
+    TcpAfterRst,
     /// A FIN.
     TcpFin,
     /// An ICMP error about this connection (its quoted packet belongs to it).
@@ -91,6 +96,30 @@ pub enum EventKind {
         /// Stable id such as `ip_truncated`, `frag_overlap_mismatch`.
         name: &'static str,
     },
+}
+
+/// Header facts of one RST packet.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RstFacts {
+    /// IPv4 TTL or IPv6 hop limit.
+    pub ttl: u8,
+    /// IPv4 identification.
+    pub ip_id: u32,
+    /// IPv4 don't-fragment bit.
+    pub df: bool,
+    /// Raw sequence number.
+    pub seq: u32,
+    /// Acknowledgment number when the ACK flag is set.
+    pub ack: Option<u32>,
+    /// Receive window (unscaled).
+    pub window: u16,
+    /// Payload bytes the RST carried.
+    pub payload_len: u32,
+    /// The RST's sequence number minus the next sequence number this side would send (0 for a
+    /// RST exactly at its stream position; `None` before any sequence base is known).
+    pub seq_gap: Option<i64>,
+    /// RSTs this side has sent so far, this one included.
+    pub nth: u32,
 }
 
 /// Why a connection record was written.

@@ -25,7 +25,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "diagnose",
         &[
-            "time", "flow", "decode", "event", "dns", "tls", "http", "goenv", "diagnose",
+            "time", "flow", "decode", "event", "dns", "tls", "http", "goenv", "report", "diagnose",
         ],
     ),
     (

@@ -37,18 +37,49 @@ impl<S: PacketSource> PacketSource for Labeled<S> {
     }
 }
 
+/// A reader that writes what it reads to a file.
+struct Tee<R> {
+    inner: R,
+    copy: std::fs::File,
+}
+
+impl<R: io::Read> io::Read for Tee<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.copy.write_all(&buf[..n])?;
+        Ok(n)
+    }
+}
+
 /// Opens every capture before reading any, so a bad path fails fast with exit 2.
 pub fn open_sources(
     paths: &[std::path::PathBuf],
     warnings: &Warnings,
 ) -> anyhow::Result<(Box<dyn PacketSource + Send>, bool)> {
+    open_sources_tee(paths, warnings, None)
+}
+
+/// Like [`open_sources`]; standard input is also copied to `tee` as it is read.
+pub fn open_sources_tee(
+    paths: &[std::path::PathBuf],
+    warnings: &Warnings,
+    tee: Option<std::fs::File>,
+) -> anyhow::Result<(Box<dyn PacketSource + Send>, bool)> {
+    let mut tee = tee;
     let mut sources: Vec<Box<dyn PacketSource + Send>> = Vec::new();
     let mut stdin_used = false;
     for p in paths {
         if p == Path::new("-") {
             anyhow::ensure!(!stdin_used, "standard input (-) given twice");
             stdin_used = true;
-            let r = CaptureReader::new(io::stdin()).context("reading standard input")?;
+            let input: Box<dyn io::Read + Send> = match tee.take() {
+                Some(f) => Box::new(Tee {
+                    inner: io::stdin(),
+                    copy: f,
+                }),
+                None => Box::new(io::stdin()),
+            };
+            let r = CaptureReader::new(input).context("reading standard input")?;
             sources.push(Box::new(Labeled {
                 inner: r,
                 label: "standard input".into(),

@@ -3,7 +3,9 @@
 //! Exit codes: 0 success; 1 findings of warning or error severity (`analyze`); 2 bad arguments or
 //! unreadable input. A broken pipe on stdout is success.
 
+mod analyze;
 mod args;
+mod evidence;
 mod log;
 
 use std::io;
@@ -35,6 +37,7 @@ fn main() -> ExitCode {
 fn run(cli: args::Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         args::Command::Log(a) => log::run(a),
+        args::Command::Analyze(a) => analyze::run(a),
     }
 }
 

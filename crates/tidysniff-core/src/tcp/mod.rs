@@ -52,6 +52,10 @@ pub struct TcpEndpoint {
     pub out_of_order: u32,
     /// Timestamp of the last SYN / SYN-ACK this side sent.
     pub last_syn_ts: Option<Timestamp>,
+    /// RSTs sent.
+    pub rsts: u32,
+    /// Packets other than RST or SYN sent after this side's first RST.
+    pub after_rst: u32,
     seen_letters: u16,
     next_t_report: u32,
     next_g_report: u32,
@@ -69,6 +73,12 @@ pub struct SegmentOutcome {
     pub established: bool,
     /// The segment carried RST.
     pub rst: bool,
+    /// For a RST: its sequence number minus this side's next sequence number.
+    pub rst_seq_gap: Option<i64>,
+    /// For a RST: the RSTs this side has sent, this one included.
+    pub rst_nth: u32,
+    /// The first packet other than a RST or SYN from a side that had sent a RST.
+    pub after_rst: bool,
     /// The segment carried FIN.
     pub fin: bool,
     /// Classification of a segment with payload (None for no payload).
@@ -184,6 +194,10 @@ impl TcpConn {
         let me = dir.index();
         let peer = dir.flip().index();
 
+        if !rst && !syn && self.ep[me].rsts > 0 {
+            self.ep[me].after_rst += 1;
+            out.after_rst = self.ep[me].after_rst == 1;
+        }
         if syn && fin {
             self.letter(dir, L_SYNFIN, b'Q');
         }
@@ -266,7 +280,14 @@ impl TcpConn {
             self.letter(dir, L_FIN, b'F');
         }
         if rst {
-            self.ep[me].state = Reset;
+            let ep = &mut self.ep[me];
+            ep.rsts += 1;
+            out.rst_nth = ep.rsts;
+            out.rst_seq_gap = ep
+                .seq
+                .peek_offset(seg.seq)
+                .map(|off| off - ep.seq.max_end());
+            ep.state = Reset;
             out.rst = true;
             self.letter(dir, L_RST, b'R');
         }

@@ -1,0 +1,222 @@
+//! `tidysniff analyze` on the shipped fixtures: which findings fire, with which evidence, and the
+//! exit status. The synthetic fixtures come from `fixturegen`; the `golab_*` captures are real
+//! `go` runs recorded by `fixtures/lab/go-lab.sh` (their `go env -json` is shipped beside them).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
+}
+
+/// Runs `analyze --format json` with `args`; returns (exit code, findings, summary).
+fn analyze(args: &[&str], capture: &Path) -> (i32, Vec<Value>, Value) {
+    let out = Command::new(env!("CARGO_BIN_EXE_tidysniff"))
+        .arg("analyze")
+        .args(["--format", "json", "--no-go-command"])
+        .args(args)
+        .arg(capture)
+        // The caller's environment must not leak into the configuration.
+        .env_remove("GOPROXY")
+        .env_remove("GOPRIVATE")
+        .env_remove("GONOPROXY")
+        .env_remove("GONOSUMDB")
+        .env_remove("GOSUMDB")
+        .env_remove("HTTPS_PROXY")
+        .env_remove("https_proxy")
+        .env_remove("HTTP_PROXY")
+        .env_remove("http_proxy")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let mut findings = Vec::new();
+    let mut summary = Value::Null;
+    for line in stdout.lines() {
+        let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        match v["type"].as_str() {
+            Some("finding") => findings.push(v),
+            Some("summary") => summary = v,
+            other => panic!("unexpected record type {other:?}"),
+        }
+    }
+    assert!(
+        summary.is_object(),
+        "no summary line; stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), findings, summary)
+}
+
+fn kinds(f: &[Value]) -> Vec<&str> {
+    f.iter().map(|v| v["kind"].as_str().unwrap()).collect()
+}
+
+fn of_kind<'a>(f: &'a [Value], kind: &str) -> &'a Value {
+    f.iter()
+        .find(|v| v["kind"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} finding in {:?}", kinds(f)))
+}
+
+fn facts(v: &Value) -> String {
+    v["evidence"]["facts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|kv| format!("{}: {}", kv[0].as_str().unwrap(), kv[1].as_str().unwrap()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn clean_connection_gives_no_finding_and_exit_0() {
+    let (code, f, s) = analyze(&["--all"], &fixtures().join("tcp_fin_close.pcap"));
+    assert_eq!(f.len(), 0, "{f:?}");
+    assert_eq!(code, 0);
+    assert!(s["worst"].is_null());
+}
+
+#[test]
+fn unrelated_traffic_is_hidden_without_all() {
+    // The SYN timeout is to a bare address no Go setting names: role `other`.
+    let (code, f, _) = analyze(&[], &fixtures().join("tcp_syn_timeout.pcap"));
+    assert_eq!(kinds(&f), Vec::<&str>::new());
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn syn_timeout_with_linux_backoff() {
+    let (code, f, _) = analyze(&["--all"], &fixtures().join("tcp_syn_timeout.pcap"));
+    assert_eq!(code, 1);
+    assert_eq!(kinds(&f), vec!["syn_timeout"]);
+    let st = of_kind(&f, "syn_timeout");
+    assert_eq!(st["severity"], "error");
+    assert_eq!(st["evidence"]["addrs"][0], "203.0.113.5:443");
+    assert_eq!(st["evidence"]["frames"].as_array().unwrap().len(), 7);
+    let fx = facts(st);
+    assert!(fx.contains("7 SYN(s) to 203.0.113.5:443"), "{fx}");
+    assert!(fx.contains("Linux backoff"), "{fx}");
+    assert_eq!(st["evidence"]["rules"][0], "TCP-SYN-UNANSWERED");
+}
+
+#[test]
+fn syn_answered_by_rst_is_conn_refused() {
+    let (code, f, _) = analyze(&["--all"], &fixtures().join("tcp_syn_rst.pcap"));
+    assert_eq!(code, 1);
+    assert_eq!(kinds(&f), vec!["conn_refused"]);
+    assert_eq!(f[0]["evidence"]["frames"], serde_json::json!([1, 2]));
+}
+
+#[test]
+fn icmp_admin_prohibited_points_at_a_firewall() {
+    let (_, f, _) = analyze(&["--all"], &fixtures().join("icmp_admin_prohibited.pcap"));
+    let icmp: Vec<&Value> = f
+        .iter()
+        .filter(|v| v["kind"] == "icmp_unreachable")
+        .collect();
+    assert_eq!(icmp.len(), 2, "{:?}", kinds(&f));
+    for v in icmp {
+        assert!(
+            facts(v).contains("unreach/admin-prohibited"),
+            "{}",
+            facts(v)
+        );
+        assert!(v["hint"].as_str().unwrap().contains("firewall"));
+    }
+}
+
+#[test]
+fn two_different_answers_to_one_query_are_forged_dns() {
+    let (code, f, _) = analyze(&[], &fixtures().join("dns_two_answers.pcap"));
+    assert_eq!(code, 1);
+    let fd: Vec<&Value> = f
+        .iter()
+        .filter(|v| v["kind"] == "forged_dns" && v["destination"] == "proxy.golang.org")
+        .collect();
+    assert_eq!(fd.len(), 1, "{f:?}");
+    let rules: Vec<&str> = fd[0]["evidence"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    assert!(rules.contains(&"D1"), "{rules:?}");
+    assert_eq!(fd[0]["role"], "proxy");
+    let fx = facts(fd[0]);
+    assert!(fx.contains("answer 1"), "{fx}");
+    assert!(fx.contains("answer 2"), "{fx}");
+    assert!(fx.contains("client used"), "{fx}");
+}
+
+#[test]
+fn proxy_403_names_module_and_version() {
+    let (code, f, _) = analyze(
+        &["--goproxy", "http://goproxy.example:8080"],
+        &fixtures().join("goproxy_http_403.pcap"),
+    );
+    assert_eq!(code, 1);
+    assert_eq!(kinds(&f), vec!["http_error"]);
+    let h = &f[0];
+    assert_eq!(h["severity"], "error");
+    assert_eq!(h["role"], "proxy");
+    let fx = facts(h);
+    assert!(fx.contains("module: github.com/BurntSushi/toml"), "{fx}");
+    assert!(fx.contains("version: v1.3.2"), "{fx}");
+    assert!(h["summary"].as_str().unwrap().contains("403"));
+}
+
+#[test]
+fn config_sources_are_reported() {
+    let (_, _, s) = analyze(
+        &["--goproxy", "https://goproxy.cn,direct"],
+        &fixtures().join("tcp_fin_close.pcap"),
+    );
+    let cfg = s["config"].as_array().unwrap();
+    let gp = cfg.iter().find(|c| c["name"] == "GOPROXY").unwrap();
+    assert_eq!(gp["value"], "https://goproxy.cn,direct");
+    assert_eq!(gp["from"], "flag");
+    let sd = cfg.iter().find(|c| c["name"] == "GOSUMDB").unwrap();
+    assert_eq!(sd["value"], "sum.golang.org");
+    assert_eq!(sd["from"], "default");
+}
+
+#[test]
+fn bad_go_env_file_is_exit_2() {
+    let out = Command::new(env!("CARGO_BIN_EXE_tidysniff"))
+        .args(["analyze", "--go-env"])
+        .arg(fixtures().join("tcp_fin_close.pcap"))
+        .arg(fixtures().join("tcp_fin_close.pcap"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn evidence_file_holds_the_flagged_packets() {
+    let dir = std::env::temp_dir().join(format!("tidysniff-ev-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ev = dir.join("ev.pcap");
+    let out = Command::new(env!("CARGO_BIN_EXE_tidysniff"))
+        .args(["analyze", "--no-go-command", "--all", "--evidence"])
+        .arg(&ev)
+        .arg(fixtures().join("tcp_syn_timeout.pcap"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    // The flagged flow's 7 SYNs, not the healthy connection's 9 packets.
+    let log = Command::new(env!("CARGO_BIN_EXE_tidysniff"))
+        .args(["log", "--format", "json", "--type", "conn"])
+        .arg(&ev)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(log.stdout).unwrap();
+    let recs: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(recs.len(), 1, "{text}");
+    assert_eq!(recs[0]["resp_h"], "203.0.113.5");
+    assert_eq!(recs[0]["orig_pkts"], 7);
+    let _ = std::fs::remove_dir_all(&dir);
+}
