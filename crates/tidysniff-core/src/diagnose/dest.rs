@@ -199,78 +199,127 @@ fn http_errors(
     idx: &[usize],
     out: &mut Vec<Finding>,
 ) {
+    // One finding per status code: Go asks for every prefix of a module path, so one refusal
+    // shows up as several requests.
+    let mut statuses: Vec<u16> = Vec::new();
     for &i in idx {
-        let c = &ctx.conns[i];
-        for (at, tx) in &c.http {
-            let (Some(req), Some(resp)) = (&tx.request, &tx.response) else {
-                continue;
-            };
-            if resp.status_code < 400 {
-                continue;
+        for (_, tx) in &ctx.conns[i].http {
+            if let Some(r) = &tx.response {
+                if r.status_code >= 400 && !statuses.contains(&r.status_code) {
+                    statuses.push(r.status_code);
+                }
             }
-            let gp = tx.goproxy.as_ref();
-            let module = gp.and_then(|g| g.module.clone());
-            let version = gp.and_then(|g| g.version.clone());
-            let not_found = matches!(resp.status_code, 404 | 410);
-            let severity = if not_found && cl.role == Role::Proxy {
-                Severity::Info
-            } else {
-                Severity::Error
-            };
-            let mut ev = Evidence::default();
-            ev.uid(c.uid);
-            ev.name(name);
-            ev.addr(ep(c.resp));
-            ev.packet(req.ts, req.frame);
-            ev.packet(resp.ts, resp.frame);
-            ev.rule("HTTP-STATUS");
-            ev.fact(
-                "request",
-                format!(
-                    "frame {}: {} {} Host {}",
-                    req.frame,
-                    req.method,
-                    req.uri,
-                    req.host.as_deref().unwrap_or("-")
-                ),
-            );
-            ev.fact(
-                "response",
-                format!("frame {}: {} {}", resp.frame, resp.status_code, resp.reason),
-            );
-            if let Some(g) = gp {
-                ev.fact("endpoint", g.kind.name());
+        }
+    }
+    for status in statuses {
+        let mut ev = Evidence::default();
+        ev.name(name);
+        ev.rule("HTTP-STATUS");
+        let mut reason = String::new();
+        let mut what: Vec<String> = Vec::new();
+        let mut best: Option<(String, Option<String>)> = None;
+        for &i in idx {
+            let c = &ctx.conns[i];
+            for (_, tx) in &c.http {
+                let (Some(req), Some(resp)) = (&tx.request, &tx.response) else {
+                    continue;
+                };
+                if resp.status_code != status {
+                    continue;
+                }
+                ev.uid(c.uid);
+                ev.addr(ep(c.resp));
+                ev.packet(req.ts, req.frame);
+                ev.packet(resp.ts, resp.frame);
+                reason = resp.reason.clone();
+                let gp = tx.goproxy.as_ref();
+                let module = gp.and_then(|g| g.module.clone());
+                let version = gp.and_then(|g| g.version.clone());
+                ev.fact(
+                    format!("request frame {}", req.frame),
+                    format!(
+                        "{} {} Host {} -> frame {}: {} {}{}",
+                        req.method,
+                        req.uri,
+                        req.host.as_deref().unwrap_or("-"),
+                        resp.frame,
+                        resp.status_code,
+                        resp.reason,
+                        match (gp, &module) {
+                            (Some(g), Some(m)) => format!(
+                                " [go {} {m}{}]",
+                                g.kind.name(),
+                                version
+                                    .as_deref()
+                                    .map(|v| format!("@{v}"))
+                                    .unwrap_or_default()
+                            ),
+                            _ => String::new(),
+                        }
+                    ),
+                );
+                let label = match (&module, &version) {
+                    (Some(m), Some(v)) => format!("{m}@{v}"),
+                    (Some(m), None) => m.clone(),
+                    _ => req.uri.clone(),
+                };
+                if !what.contains(&label) {
+                    what.push(label);
+                }
+                // The longest module path (Go tries prefixes), preferring one with a version.
+                if let Some(m) = module {
+                    let better = match &best {
+                        None => true,
+                        Some((bm, bv)) => {
+                            (version.is_some() && bv.is_none())
+                                || (version.is_some() == bv.is_some() && m.len() > bm.len())
+                        }
+                    };
+                    if better {
+                        best = Some((m, version));
+                    }
+                }
             }
-            if let Some(m) = &module {
-                ev.fact("module", m.clone());
-            }
-            if let Some(v) = &version {
+        }
+        if let Some((m, v)) = &best {
+            ev.fact("module", m.clone());
+            if let Some(v) = v {
                 ev.fact("version", v.clone());
             }
-            let _ = at;
-            let what = match (&module, &version) {
-                (Some(m), Some(v)) => format!("{m}@{v}"),
-                (Some(m), None) => m.clone(),
-                _ => req.uri.clone(),
-            };
-            out.push(Finding {
-                kind: Kind::HttpError,
-                severity,
-                summary: format!(
-                    "{name} answered {} {} to {} {what}",
-                    resp.status_code, resp.reason, req.method
-                ),
-                destination: Some(name.to_string()),
-                role: Some(cl.role),
-                score: None,
-                evidence: ev,
-                hint: match resp.status_code {
-                    401 | 403 => format!("The proxy {name} refuses {what}: check its access rules or credentials (GOPROXY URL user:password, .netrc), whether the module is private (then list it in GOPRIVATE), or use another proxy."),
-                    404 | 410 => format!("{what} is not on {name}: Go falls through to the next GOPROXY entry after ',' (or 'direct'); check the module path and version."),
-                    _ => format!("{name} failed with {}: retry later or use another proxy (GOPROXY=https://goproxy.cn,https://proxy.golang.org with '|' to fall through on errors).", resp.status_code),
-                },
-            });
         }
+        let not_found = matches!(status, 404 | 410);
+        let severity = if not_found && cl.role == Role::Proxy {
+            Severity::Info
+        } else {
+            Severity::Error
+        };
+        let subject = match &best {
+            Some((m, Some(v))) => format!("{m}@{v}"),
+            Some((m, None)) => m.clone(),
+            None => what.first().cloned().unwrap_or_default(),
+        };
+        let n = what.len();
+        out.push(Finding {
+            kind: Kind::HttpError,
+            severity,
+            summary: format!(
+                "{name} answered {status} {reason} for {subject}{}",
+                if n > 1 {
+                    format!(" ({n} requests)")
+                } else {
+                    String::new()
+                }
+            ),
+            destination: Some(name.to_string()),
+            role: Some(cl.role),
+            score: None,
+            evidence: ev,
+            hint: match status {
+                401 | 403 => format!("The proxy {name} refuses {subject}: check its access rules or credentials (user:password in the GOPROXY URL, .netrc), whether the module is private (then list it in GOPRIVATE), or use another proxy."),
+                404 | 410 => format!("{subject} is not on {name}: Go falls through to the next GOPROXY entry after ',' (or 'direct'); check the module path and version."),
+                _ => format!("{name} failed with {status}: retry later or list a second proxy after '|' in GOPROXY so errors fall through."),
+            },
+        });
     }
 }
 

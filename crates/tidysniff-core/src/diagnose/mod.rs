@@ -221,6 +221,7 @@ impl Diagnoser {
         tcp::rules(&ctx, &mut findings);
         dest::rules(&ctx, &mut findings);
         findings.retain(|f| self.cfg.all || f.role != Some(Role::Other));
+        let mut findings = merge_per_connection(findings);
         for f in &mut findings {
             f.evidence.normalize();
         }
@@ -270,6 +271,58 @@ impl Diagnoser {
             flows,
         }
     }
+}
+
+/// Per-connection TLS findings about one destination address become one finding.
+fn merge_per_connection(findings: Vec<Finding>) -> Vec<Finding> {
+    let mut out: Vec<Finding> = Vec::with_capacity(findings.len());
+    let mut merged: Vec<usize> = Vec::new();
+    for f in findings {
+        let per_conn = matches!(
+            f.kind,
+            Kind::TlsReset | Kind::RstInjected | Kind::TlsAborted
+        );
+        let same = per_conn
+            .then(|| {
+                out.iter().position(|o| {
+                    o.kind == f.kind
+                        && o.destination == f.destination
+                        && o.evidence.addrs.first() == f.evidence.addrs.first()
+                })
+            })
+            .flatten();
+        match same {
+            Some(i) => {
+                let o = &mut out[i];
+                o.score = o.score.max(f.score);
+                o.severity = o.severity.max(f.severity);
+                for u in f.evidence.uids {
+                    o.evidence.uid(u);
+                }
+                o.evidence.frames.extend(f.evidence.frames);
+                if let Some(t) = f.evidence.first_ts {
+                    o.evidence.packet(t, 0);
+                }
+                if let Some(t) = f.evidence.last_ts {
+                    o.evidence.packet(t, 0);
+                }
+                for r in f.evidence.rules {
+                    o.evidence.rule(r);
+                }
+                o.evidence.facts.extend(f.evidence.facts);
+                merged.push(i);
+            }
+            None => out.push(f),
+        }
+    }
+    for (i, f) in out.iter_mut().enumerate() {
+        let n = merged.iter().filter(|m| **m == i).count();
+        if n > 0 {
+            f.summary
+                .push_str(&format!(" (and {n} more connection(s) alike)"));
+        }
+    }
+    out
 }
 
 fn kind_rank(k: Kind) -> usize {

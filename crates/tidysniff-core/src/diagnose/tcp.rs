@@ -48,7 +48,11 @@ fn unanswered(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
             .or_default()
             .push(i);
     }
-    let any_answer_anywhere = ctx.conns.iter().any(succeeded);
+    // Packets from the far side anywhere in the capture (a TCP answer or a DNS response): if
+    // none, the capture may hold only one direction and silence proves nothing.
+    let any_answer_anywhere = ctx.conns.iter().any(|c| {
+        succeeded(c) || !c.rsts.is_empty() || c.rec.as_ref().is_some_and(|r| r.resp_stats.pkts > 0)
+    }) || ctx.dns.iter().any(|t| !t.responses.is_empty());
     for ((name, resp), idx) in groups {
         let first = &ctx.conns[idx[0]];
         let cl = &ctx.dest[idx[0]].1;
@@ -93,22 +97,33 @@ fn unanswered(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
         if !icmp.is_empty() {
             out.push(icmp_finding(ctx, &name, cl, &icmp, ok_same));
         }
-        if silent.is_empty() {
-            continue;
-        }
-        // IPv6 attempts to a name that worked over IPv4.
+        // IPv6 attempts to a name that then worked over IPv4: Go's dialer races the families
+        // and falls back after 300 ms (net.Dialer FallbackDelay), abandoning the IPv6 SYN, so one
+        // unanswered SYN followed by a working IPv4 connection is the evidence.
         if is_v6(first.resp) {
-            let v4_ok: Vec<&Conn> = ctx
-                .conns
+            let quiet: Vec<usize> = idx
                 .iter()
-                .zip(&ctx.dest)
-                .filter(|(c, (n, _))| *n == name && !is_v6(c.resp) && succeeded(c))
-                .map(|(c, _)| c)
+                .copied()
+                .filter(|i| !refused.contains(i) && ctx.conns[*i].icmp.is_none())
                 .collect();
-            if let Some(v4) = v4_ok.first() {
-                out.push(v6_finding(ctx, &name, cl, &silent, v4));
+            let first_syn = quiet
+                .iter()
+                .filter_map(|i| ctx.conns[*i].syns.first())
+                .map(|s| s.ts)
+                .min();
+            let v4_ok = ctx.conns.iter().zip(&ctx.dest).find(|(c, (n, _))| {
+                *n == name
+                    && !is_v6(c.resp)
+                    && succeeded(c)
+                    && first_syn.is_some_and(|t| c.start.ts >= t)
+            });
+            if let (false, Some((v4, _))) = (quiet.is_empty(), v4_ok) {
+                out.push(v6_finding(ctx, &name, cl, &quiet, v4));
                 continue;
             }
+        }
+        if silent.is_empty() {
+            continue;
         }
         out.push(syn_finding(
             ctx,
@@ -235,7 +250,7 @@ fn syn_finding(
         score: None,
         evidence: ev,
         hint: match cl.role {
-            Role::Proxy => format!("Outbound TCP {port} to {resp} is silently dropped: allow it in the security group / firewall egress rules, or set GOPROXY to a proxy reachable from this network (e.g. GOPROXY=https://goproxy.cn,direct)."),
+            Role::Proxy => format!("Outbound TCP {port} to {resp} ({name}) is silently dropped: allow it in the security group / firewall egress rules (or the cloud's network ACL), or set GOPROXY to a proxy this network can reach (e.g. a mirror inside your VPC)."),
             Role::Unexpected | Role::DirectAllowed => format!("Go fetched {name} directly and TCP {port} is dropped: route the module through the proxy (remove it from GOPRIVATE/GONOPROXY or drop ',direct' from GOPROXY), or allow egress to {resp}."),
             Role::Sumdb => format!("The checksum database {name} is unreachable: use a proxy that serves it (GOSUMDB=sum.golang.google.cn with GOPROXY=https://goproxy.cn) or allow egress to {resp}; GONOSUMDB/GOSUMDB=off only for private modules."),
             _ => format!("TCP {port} to {resp} is silently dropped: check the security group / firewall egress rules."),
@@ -366,6 +381,21 @@ fn v6_finding(
         "IPv6",
         format!("{} connection(s), {syns} SYN(s), none answered", idx.len()),
     );
+    if let Some(s6) = idx
+        .iter()
+        .filter_map(|i| ctx.conns[*i].syns.first())
+        .map(|s| s.ts)
+        .min()
+    {
+        ev.fact(
+            "fallback",
+            format!(
+                "IPv4 SYN {} after the first IPv6 SYN (Go's dialer falls back after 300 ms)",
+                ms(v4.start.ts.since(s6))
+            ),
+        );
+    }
+    ev.packet(v4.start.ts, v4.start.frame);
     resolved_from(ctx, idx[0], &mut ev);
     Finding {
         kind: Kind::Ipv6Blackhole,
@@ -441,7 +471,7 @@ fn tls(ctx: &Ctx<'_>, i: usize, c: &Conn, out: &mut Vec<Finding>) {
             role: Some(cl.role),
             score: Some(score),
             evidence: ev.clone(),
-            hint: format!("Something on the path resets TLS for the name {name} (SNI filtering). Use a proxy whose name is not filtered: GOPROXY=https://goproxy.cn (or your own mirror), and make sure no GOPRIVATE/GONOPROXY or ',direct' sends Go to {name} directly."),
+            hint: format!("Something on the path resets TLS for the name {name} (SNI filtering). Point GOPROXY at a proxy whose name is not filtered (another public mirror, or one inside your network), and make sure no GOPRIVATE/GONOPROXY or ',direct' sends Go to {name} directly."),
         });
         if injected {
             let mut e2 = ev;
@@ -492,6 +522,26 @@ fn tls(ctx: &Ctx<'_>, i: usize, c: &Conn, out: &mut Vec<Finding>) {
     }
     if ended.starts_with("fin_after_handshake") || ended.starts_with("rst_after_handshake") {
         return;
+    }
+    // The client dropping a surplus connection (Go dials several at once and closes the ones it
+    // does not need) while a sibling to the same server and name completed: not a failure.
+    let client_ended = matches!(
+        t.end,
+        Some(
+            crate::tls::EndHow::Rst(Direction::ToServer)
+                | crate::tls::EndHow::Fin(Direction::ToServer)
+        )
+    );
+    if client_ended && alerts.is_empty() && t.server_hello.is_some() {
+        let sibling_ok = ctx.conns.iter().any(|o| {
+            o.resp == c.resp
+                && o.tls
+                    .as_ref()
+                    .is_some_and(|(_, ot)| ot.handshake_completed && ot.sni == t.sni)
+        });
+        if sibling_ok {
+            return;
+        }
     }
     ev.rule("TLS-ABORTED");
     ev.fact("ended", ended.to_string());
