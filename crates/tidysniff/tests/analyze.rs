@@ -220,3 +220,71 @@ fn evidence_file_holds_the_flagged_packets() {
     assert_eq!(recs[0]["orig_pkts"], 7);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Over every capture of the corpus (when `TIDYSNIFF_CORPUS` points at it): `analyze --all`
+/// finishes with 0 or 1 and valid JSON, and every `forged_dns` / `rst_injected` finding is one
+/// reviewed in docs/corpus-findings.md (listed in `fixtures/expected/corpus-scored-findings.tsv`).
+#[test]
+fn corpus_analyze_runs_and_scored_findings_are_reviewed() {
+    let Some(root) = std::env::var_os("TIDYSNIFF_CORPUS") else {
+        eprintln!("TIDYSNIFF_CORPUS not set; skipped");
+        return;
+    };
+    let root = PathBuf::from(root);
+    let mut files = Vec::new();
+    let mut stack = vec![root.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if matches!(
+                p.extension().and_then(|x| x.to_str()),
+                Some("pcap" | "pcapng")
+            ) {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    assert!(files.len() > 1000, "{} captures", files.len());
+    let listed =
+        std::fs::read_to_string(fixtures().join("expected/corpus-scored-findings.tsv")).unwrap();
+    let listed: Vec<&str> = listed
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .collect();
+    let mut scored = Vec::new();
+    let mut counts = std::collections::BTreeMap::<String, usize>::new();
+    for f in &files {
+        let (code, findings, _) = analyze(&["--all"], f);
+        assert!(code == 0 || code == 1, "{}: exit {code}", f.display());
+        for v in &findings {
+            let kind = v["kind"].as_str().unwrap();
+            *counts.entry(kind.to_string()).or_default() += 1;
+            if kind == "forged_dns" || kind == "rst_injected" {
+                let rel = f.strip_prefix(&root).unwrap().display().to_string();
+                scored.push(format!(
+                    "{rel}\t{kind}\t{}",
+                    v["destination"].as_str().unwrap_or("-")
+                ));
+            }
+        }
+    }
+    eprintln!("findings over the corpus: {counts:?}");
+    scored.sort();
+    scored.dedup();
+    let unreviewed: Vec<&String> = scored
+        .iter()
+        .filter(|s| !listed.contains(&s.as_str()))
+        .collect();
+    assert!(
+        unreviewed.is_empty(),
+        "scored findings not reviewed in docs/corpus-findings.md:\n{}",
+        unreviewed
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}

@@ -149,6 +149,15 @@ fn response_signals(
                 ));
                 continue;
             }
+            if nets::is_provider_internal(name) {
+                continue;
+            }
+            if nets::bogon(server).is_some() && !nets::is_go_public_endpoint(name) {
+                ctx.note(format!(
+                    "{name} answered {ip} by the private resolver {server}: split-horizon DNS is normal inside a VPC or LAN; only public Go endpoints are checked there"
+                ));
+                continue;
+            }
             if let Some(p) = nets::cloud_resolver(server) {
                 if !nets::is_go_public_endpoint(name) {
                     ctx.note(format!(
@@ -215,7 +224,11 @@ fn response_signals(
         }
         if let (Some(q), Some(min)) = (&tx.query, b.rtts.iter().min()) {
             let rtt = r.ts.since(q.ts);
-            if b.rtts.len() >= 3 && rtt.as_nanos() * 2 < min.as_nanos() {
+            // On a LAN the fastest answer is tens of microseconds and the ratio is noise.
+            if b.rtts.len() >= 3
+                && *min >= Duration::from_millis(1)
+                && rtt.as_nanos() * 2 < min.as_nanos()
+            {
                 s.add(
                     "D6",
                     2,
@@ -382,6 +395,16 @@ fn forged(ctx: &Ctx<'_>, tx: &DnsTransaction, base: Option<&Baseline>) -> Option
     }
     if !total.strong {
         total.score = total.score.min(3);
+        // One medium signal alone has common benign causes (EDNS-stripping forwarders, split
+        // horizon): it is reported only with a second, independent signal.
+        let positive = total
+            .rules
+            .iter()
+            .filter(|r| !matches!(**r, "D13" | "COR-DNS-USE" | "D10"))
+            .count();
+        if positive < 2 {
+            return None;
+        }
     }
     let severity = match total.score {
         s if s >= 4 => Severity::Error,

@@ -170,6 +170,26 @@ pub fn is_public_name(name: &str) -> bool {
     !PRIVATE_TLDS.contains(&tld.to_ascii_lowercase().as_str()) && !name.ends_with(".home.arpa")
 }
 
+/// Suffixes of names that cloud providers resolve to private addresses inside their networks.
+const PROVIDER_INTERNAL: &[&str] = &[
+    ".compute.internal",
+    ".ec2.internal",
+    ".compute.amazonaws.com",
+    ".amazonaws.com.cn",
+    ".tencentyun.com",
+    ".tencentcloudapi.com",
+    ".aliyuncs.com",
+    ".googleusercontent.com",
+    ".cloudapp.net",
+    ".internal.cloudapp.net",
+];
+
+/// True for a provider-internal name (private answers are normal there).
+pub fn is_provider_internal(name: &str) -> bool {
+    let n = name.trim_end_matches('.').to_ascii_lowercase();
+    PROVIDER_INTERNAL.iter().any(|s| n.ends_with(s))
+}
+
 /// Cloud and VPC resolvers (the reference, section 6 and [33]): answers from these for provider
 /// names may be private.
 pub const CLOUD_RESOLVERS: &[(&str, &str)] = &[
