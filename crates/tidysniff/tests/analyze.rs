@@ -288,3 +288,163 @@ fn corpus_analyze_runs_and_scored_findings_are_reviewed() {
             .join("\n")
     );
 }
+
+const LAB_SCENARIOS: &[&str] = &[
+    "clean",
+    "syn_drop",
+    "dns_forged",
+    "dns_private",
+    "goprivate_direct",
+    "direct_fallback",
+    "sni_reset",
+    "http_403",
+    "ipv6_blackhole",
+    "metadata",
+];
+
+fn rules_of(v: &Value) -> Vec<&str> {
+    v["evidence"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect()
+}
+
+/// What `analyze` must say about each lab scenario (captures in `dir`, named as the lab names
+/// them, with the run's `go env -json` beside each).
+fn check_lab_scenario(dir: &Path, s: &str) {
+    let pcap = dir.join(format!("golab_{s}.pcap"));
+    let env = dir.join(format!("golab_{s}.goenv.json"));
+    let (code, f, sum) = analyze(&["--go-env", env.to_str().unwrap()], &pcap);
+    let k = kinds(&f);
+    let ctx = format!("{s}: {k:?}");
+    let errors_or_warnings = f.iter().filter(|v| v["severity"] != "info").count();
+    match s {
+        "clean" => {
+            assert!(f.is_empty(), "{ctx}");
+            assert_eq!(code, 0, "{ctx}");
+            let d = &sum["destinations"][0];
+            assert_eq!(d["name"], "goproxy.cn", "{ctx}");
+            assert_eq!(d["role"], "proxy", "{ctx}");
+        }
+        "syn_drop" => {
+            assert_eq!(k, vec!["syn_timeout"], "{ctx}");
+            let st = &f[0];
+            assert_eq!(st["severity"], "error");
+            assert_eq!(st["destination"], "goproxy.cn");
+            assert_eq!(st["role"], "proxy");
+            assert!(facts(st).contains("Linux backoff"), "{}", facts(st));
+            assert!(
+                facts(st).contains("DNS answer for goproxy.cn"),
+                "{}",
+                facts(st)
+            );
+            assert_eq!(code, 1);
+        }
+        "dns_forged" => {
+            let a = f
+                .iter()
+                .find(|v| {
+                    v["kind"] == "forged_dns"
+                        && v["summary"].as_str().unwrap().contains("8.7.198.45")
+                })
+                .unwrap_or_else(|| panic!("{ctx}"));
+            let r = rules_of(a);
+            assert!(r.contains(&"D1") && r.contains(&"D2"), "{r:?}");
+            assert_eq!(a["severity"], "error");
+            assert_eq!(a["role"], "proxy");
+            let fx = facts(a);
+            assert!(fx.contains("answer 1 (suspect)"), "{fx}");
+            assert!(
+                fx.contains("77.77.77.10"),
+                "the genuine answer is shown: {fx}"
+            );
+            assert!(k.contains(&"syn_timeout"), "{ctx}");
+            assert_eq!(code, 1);
+        }
+        "dns_private" => {
+            let d = of_kind(&f, "forged_dns");
+            assert!(rules_of(d).contains(&"D7"), "{:?}", rules_of(d));
+            assert!(facts(d).contains("10.77.9.9"));
+            assert_eq!(d["severity"], "error");
+            assert!(k.contains(&"syn_timeout"), "{ctx}");
+            assert_eq!(code, 1);
+        }
+        "goprivate_direct" | "direct_fallback" => {
+            let d = of_kind(&f, "sni_not_proxy");
+            assert_eq!(d["destination"], "github.com", "{ctx}");
+            assert_eq!(d["role"], "direct-allowed", "{ctx}");
+            assert_eq!(d["severity"], "info", "{ctx}");
+            let why = d["summary"].as_str().unwrap();
+            if s == "goprivate_direct" {
+                // `go env -json` prints GONOPROXY already defaulted from GOPRIVATE.
+                assert!(
+                    (why.contains("GOPRIVATE") || why.contains("GONOPROXY"))
+                        && why.contains("github.com/lab/private"),
+                    "{why}"
+                );
+            } else {
+                assert!(why.contains("direct"), "{why}");
+            }
+            assert_eq!(errors_or_warnings, 0, "{ctx}");
+            assert_eq!(code, 0);
+        }
+        "sni_reset" => {
+            let r = of_kind(&f, "tls_reset");
+            assert_eq!(r["destination"], "goproxy.cn");
+            assert_eq!(r["severity"], "error");
+            // A REJECT one hop away on a veth: no race, TTL off by one, microsecond RTT. The
+            // injection rules must not claim more than the packets show.
+            assert!(!k.contains(&"rst_injected"), "{ctx}");
+            assert_eq!(code, 1);
+        }
+        "http_403" => {
+            assert_eq!(k, vec!["http_error"], "{ctx}");
+            let fx = facts(&f[0]);
+            assert!(fx.contains("module: github.com/lab/hello"), "{fx}");
+            assert!(fx.contains("version: v1.0.0"), "{fx}");
+            assert_eq!(code, 1);
+        }
+        "ipv6_blackhole" => {
+            assert_eq!(k, vec!["ipv6_blackhole"], "{ctx}");
+            assert!(facts(&f[0]).contains("falls back after 300 ms"));
+            assert_eq!(code, 1);
+        }
+        "metadata" => {
+            assert_eq!(k, vec!["metadata_access"], "{ctx}");
+            assert_eq!(f[0]["destination"], "169.254.169.254");
+            assert_eq!(code, 1);
+        }
+        other => panic!("unknown scenario {other}"),
+    }
+}
+
+#[test]
+fn lab_captures_shipped_in_fixtures() {
+    for s in LAB_SCENARIOS {
+        check_lab_scenario(&fixtures(), s);
+    }
+}
+
+/// Re-records every lab scenario with the real Go toolchain in network namespaces and checks
+/// the fresh captures. Needs root, iptables, git, go, tcpdump: `.ci/run` sets TIDYSNIFF_LAB=1.
+#[test]
+fn lab_fresh_captures_when_enabled() {
+    if std::env::var_os("TIDYSNIFF_LAB").is_none() {
+        eprintln!("TIDYSNIFF_LAB not set; skipped");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("tidysniff-lab-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let status = Command::new("bash")
+        .arg(fixtures().join("lab/go-lab.sh"))
+        .arg(&dir)
+        .status()
+        .unwrap();
+    assert!(status.success(), "go-lab.sh failed");
+    for s in LAB_SCENARIOS {
+        check_lab_scenario(&dir, s);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
