@@ -486,7 +486,7 @@ fn forged(ctx: &Ctx<'_>, tx: &DnsTransaction, base: Option<&Baseline>) -> Option
         score: Some(total.score),
         evidence: ev,
         hint: format!(
-            "The resolver path is tampered with for {name}. Use a resolver reached over an encrypted or trusted path (DoT/DoH, or the cloud provider's VPC resolver), or pin the proxy's address in /etc/hosts; with GOPROXY pointing at a proxy whose name resolves correctly here (e.g. https://goproxy.cn)."
+            "The resolver path is tampered with for {name}. Use a resolver reached over an encrypted or trusted path (DoT/DoH, or the cloud provider's VPC resolver), or pin {name}'s genuine address in /etc/hosts (the genuine answer, when captured, is shown above)."
         ),
     })
 }

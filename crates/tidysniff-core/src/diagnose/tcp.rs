@@ -239,6 +239,30 @@ fn syn_finding(
         severity = Severity::Warning;
     }
     let port = c0.resp.port;
+    // An address that itself looks forged: the SYNs are lost because of the answer.
+    let suspect_addr = super::nets::forged_pool(c0.resp.addr).is_some()
+        || (super::nets::bogon(c0.resp.addr).is_some()
+            && super::nets::is_public_name(name)
+            && ctx.name_of(c0.resp.addr, c0.start.ts).is_some());
+    if suspect_addr {
+        ev.fact(
+            "address",
+            format!(
+                "{} came from a suspect DNS answer for {name} (see forged_dns)",
+                c0.resp.addr
+            ),
+        );
+        return Finding {
+            kind: Kind::SynTimeout,
+            severity,
+            summary: format!("{syns} SYN(s) to {name} ({resp}) got no answer: the address came from a suspect DNS answer"),
+            destination: Some(name.to_string()),
+            role: Some(cl.role),
+            score: None,
+            evidence: ev,
+            hint: format!("Fix name resolution first (see the forged_dns finding): {resp} is not where {name} lives, so no firewall change helps."),
+        };
+    }
     Finding {
         kind: Kind::SynTimeout,
         severity,
