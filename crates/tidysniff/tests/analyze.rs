@@ -448,3 +448,40 @@ fn lab_fresh_captures_when_enabled() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn evidence_from_standard_input_is_spooled() {
+    use std::io::Write;
+    let dir = std::env::temp_dir().join(format!("tidysniff-ev-stdin-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ev = dir.join("ev.pcap");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tidysniff"))
+        .args([
+            "analyze",
+            "--no-go-command",
+            "--all",
+            "--format",
+            "json",
+            "--evidence",
+        ])
+        .arg(&ev)
+        .arg("-")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let bytes = std::fs::read(fixtures().join("tcp_syn_timeout.pcap")).unwrap();
+    child.stdin.take().unwrap().write_all(&bytes).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"kind\":\"syn_timeout\""));
+    let log = Command::new(env!("CARGO_BIN_EXE_tidysniff"))
+        .args(["log", "--format", "json", "--type", "conn"])
+        .arg(&ev)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(log.stdout).unwrap();
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(text.contains("\"orig_pkts\":7"), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
