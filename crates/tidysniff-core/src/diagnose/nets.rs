@@ -190,7 +190,7 @@ pub fn is_provider_internal(name: &str) -> bool {
     PROVIDER_INTERNAL.iter().any(|s| n.ends_with(s))
 }
 
-/// Cloud and VPC resolvers (the reference, section 6 and [33]): answers from these for provider
+/// Cloud and VPC resolvers (the reference, section 6 and ref. 33): answers from these for provider
 /// names may be private.
 pub const CLOUD_RESOLVERS: &[(&str, &str)] = &[
     ("169.254.169.253", "AWS VPC resolver"),

@@ -3,22 +3,12 @@
 use core::fmt::Write;
 
 use super::model::{Destination, Diagnosis, Finding};
+use crate::report::app::str_array;
 use crate::report::json_str;
 use crate::time::write_secs;
 
 /// One configuration value as the report shows it: (variable, value, where it came from).
 pub type ConfigLine = (String, String, String);
-
-fn str_array<'a>(out: &mut String, key: &str, items: impl IntoIterator<Item = &'a str>) {
-    let _ = write!(out, ",\"{key}\":[");
-    for (i, s) in items.into_iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        json_str(out, s);
-    }
-    out.push(']');
-}
 
 /// Appends one `"type":"finding"` JSON object and a newline.
 pub fn finding_json(out: &mut String, f: &Finding) {

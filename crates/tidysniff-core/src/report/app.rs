@@ -36,7 +36,8 @@ fn key_str(out: &mut String, key: &str, v: &str) {
     json_str(out, v);
 }
 
-fn str_array<'a>(out: &mut String, key: &str, items: impl IntoIterator<Item = &'a str>) {
+/// Appends `,"key":[...]` with `items` as JSON strings.
+pub fn str_array<'a>(out: &mut String, key: &str, items: impl IntoIterator<Item = &'a str>) {
     let _ = write!(out, ",\"{key}\":[");
     for (i, s) in items.into_iter().enumerate() {
         if i > 0 {
