@@ -15,6 +15,7 @@ use crate::flow::{Dir, Endpoint, FlowKey, FlowTable, FlowTableConfig, Proto, Slo
 use crate::source::{LinkType, Packet};
 use crate::tcp::TcpConn;
 use crate::time::{Duration, Timestamp};
+use core::net::IpAddr;
 
 /// Limits and timeouts of an [`Engine`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -188,7 +189,13 @@ pub struct Engine {
     frag_reports: Vec<(FragKey, Timestamp, crate::decode::defrag::DefragWeird)>,
     /// Slots still to finish, last first (set by the first `finish_some`).
     finishing: Option<Vec<(u64, Slot)>>,
+    /// Key hashes of the last prefetch hints (a ring), and how many hints were given.
+    prefetch_ring: [u64; PREFETCH_STAGES],
+    prefetch_next: usize,
 }
+
+/// Hints between a packet's bucket prefetch and its entry prefetch.
+const PREFETCH_STAGES: usize = 8;
 
 /// The flow-side state, split from the defragmenter so a reassembled datagram (borrowed from it)
 /// can be dispatched.
@@ -235,6 +242,8 @@ impl Engine {
             next_expiry: Timestamp::MIN,
             frag_reports: Vec::new(),
             finishing: None,
+            prefetch_ring: [0; PREFETCH_STAGES],
+            prefetch_next: 0,
         }
     }
 
@@ -253,6 +262,59 @@ impl Engine {
     /// Flows tracked right now.
     pub fn active_flows(&self) -> usize {
         self.core.table.len()
+    }
+
+    /// A hint that the packet `data` will be processed soon: its flow's entry starts loading into
+    /// the cache (see [`FlowTable::prefetch`]). Cheap, no effect on results; sources that can
+    /// look ahead ([`crate::source::PacketSource::lookahead`]) call it a few packets early.
+    pub fn prefetch(&mut self, linktype: LinkType, data: &[u8]) {
+        if linktype == LinkType::ETHERNET {
+            if let Some(key) = ethernet_key(data) {
+                self.prefetch_key(&key);
+                return;
+            }
+        }
+        let Ok(Decoded::Ip { packet, .. }) = decode::decode_frame(linktype, data) else {
+            return;
+        };
+        if packet.fragment.is_some() {
+            return;
+        }
+        let proto = match packet.ip.protocol {
+            6 => Proto::Tcp,
+            17 => Proto::Udp,
+            _ => return,
+        };
+        let Some(p) = packet.payload.get(..4) else {
+            return;
+        };
+        let src = Endpoint {
+            addr: packet.ip.src,
+            port: u16::from_be_bytes([p[0], p[1]]),
+        };
+        let dst = Endpoint {
+            addr: packet.ip.dst,
+            port: u16::from_be_bytes([p[2], p[3]]),
+        };
+        let (key, _) = FlowKey::new(src, dst, proto);
+        self.prefetch_key(&key);
+    }
+
+    /// Two stages: this packet's index bucket now; the entry of the packet
+    /// [`PREFETCH_STAGES`] hints earlier, whose bucket has arrived by now.
+    fn prefetch_key(&mut self, key: &FlowKey) {
+        let hash = self.core.table.key_hash(key);
+        self.core.table.prefetch_bucket(hash);
+        let i = self.prefetch_next % PREFETCH_STAGES;
+        if self.prefetch_next >= PREFETCH_STAGES {
+            if let Some(h) = self.prefetch_ring.get(i) {
+                self.core.table.prefetch_entry(*h);
+            }
+        }
+        if let Some(slot) = self.prefetch_ring.get_mut(i) {
+            *slot = hash;
+        }
+        self.prefetch_next += 1;
     }
 
     /// Analyzes one packet, appending what it caused to `out`.
@@ -743,6 +805,51 @@ impl Core {
             table.set_class(slot, c);
         }
     }
+}
+
+/// The flow key of an untagged Ethernet frame carrying unfragmented IPv4 or IPv6 (no extension
+/// headers) with TCP or UDP, read at fixed offsets; `None` for anything else (the caller falls
+/// back to the full decoder). Only a prefetch hint uses it, so a wrong key costs nothing but time.
+fn ethernet_key(d: &[u8]) -> Option<FlowKey> {
+    let be16 = |i: usize| -> Option<u16> { Some(u16::from_be_bytes([*d.get(i)?, *d.get(i + 1)?])) };
+    let (src, dst, proto, l4) = match be16(12)? {
+        0x0800 => {
+            let ihl = usize::from(d.get(14)? & 0x0f) * 4;
+            let frag = be16(14 + 6)? & 0x3fff;
+            if *d.get(14)? >> 4 != 4 || ihl < 20 || frag != 0 {
+                return None;
+            }
+            let a: [u8; 4] = d.get(26..30)?.try_into().ok()?;
+            let b: [u8; 4] = d.get(30..34)?.try_into().ok()?;
+            (IpAddr::from(a), IpAddr::from(b), *d.get(14 + 9)?, 14 + ihl)
+        }
+        0x86dd => {
+            let a: [u8; 16] = d.get(22..38)?.try_into().ok()?;
+            let b: [u8; 16] = d.get(38..54)?.try_into().ok()?;
+            (IpAddr::from(a), IpAddr::from(b), *d.get(14 + 6)?, 54)
+        }
+        _ => return None,
+    };
+    let proto = match proto {
+        6 => Proto::Tcp,
+        17 => Proto::Udp,
+        _ => return None,
+    };
+    let (sp, dp) = (be16(l4)?, be16(l4 + 2)?);
+    Some(
+        FlowKey::new(
+            Endpoint {
+                addr: src,
+                port: sp,
+            },
+            Endpoint {
+                addr: dst,
+                port: dp,
+            },
+            proto,
+        )
+        .0,
+    )
 }
 
 /// The flow an ICMP error quotes, if we track it.

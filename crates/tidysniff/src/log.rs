@@ -35,6 +35,14 @@ impl<S: PacketSource> PacketSource for Labeled<S> {
         }
         r
     }
+
+    fn lookahead(
+        &mut self,
+        max_ahead: usize,
+        f: &mut dyn FnMut(tidysniff_core::source::LinkType, &[u8]),
+    ) {
+        self.inner.lookahead(max_ahead, f)
+    }
 }
 
 /// A reader that writes what it reads to a file.

@@ -1,5 +1,6 @@
 //! Flows: bidirectional keys, connection ids and the bounded flow table.
 
+mod index;
 pub mod table;
 
 use core::fmt;

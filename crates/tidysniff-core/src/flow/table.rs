@@ -51,8 +51,8 @@ struct List {
 
 /// The flow table. `V` is the per-flow state of the caller.
 pub struct FlowTable<V> {
-    // Slots only (4 bytes a bucket): the index stays cache-resident; keys live in the entries.
-    map: hashbrown::HashTable<Slot>,
+    // Hash tag + slot (8 bytes a bucket); keys live in the entries.
+    map: super::index::Index,
     hasher: FxBuildHasher,
     entries: Vec<Entry<V>>,
     free: Vec<Slot>,
@@ -71,7 +71,8 @@ impl<V> FlowTable<V> {
         }
         let max_flows = cfg.max_flows.clamp(1, NIL as usize - 1);
         FlowTable {
-            map: hashbrown::HashTable::with_capacity(max_flows.min(1 << 16)),
+            // Grown by doubling up to the limit: a large limit costs nothing until used.
+            map: super::index::Index::new(max_flows.min(1 << 15)),
             hasher: FxBuildHasher,
             // Reserved once (address space only until used): growing by doubling would copy the
             // whole table and hold both copies at the peak.
@@ -113,13 +114,40 @@ impl<V> FlowTable<V> {
     pub fn get(&self, key: &FlowKey) -> Option<Slot> {
         let hash = self.hash_key(key);
         let entries = &self.entries;
-        self.map
-            .find(hash, |&s| {
-                entries
-                    .get(s as usize)
-                    .is_some_and(|e| e.value.is_some() && e.key == *key)
-            })
-            .copied()
+        self.map.find(hash, |s| {
+            entries
+                .get(s as usize)
+                .is_some_and(|e| e.value.is_some() && e.key == *key)
+        })
+    }
+
+    /// The hash [`FlowTable::prefetch_bucket`] and [`FlowTable::prefetch_entry`] take.
+    #[inline]
+    pub fn key_hash(&self, key: &FlowKey) -> u64 {
+        self.hash_key(key)
+    }
+
+    /// First prefetch stage for a packet a few packets ahead: starts loading the index bucket
+    /// its key hashes to.
+    #[inline]
+    pub fn prefetch_bucket(&self, hash: u64) {
+        if let Some(b) = self.map.bucket_ref(hash) {
+            tidysniff_prefetch::read(b);
+        }
+    }
+
+    /// Second stage, once the bucket is cached: starts loading the entry the bucket names (no
+    /// key compare, which would wait for the entry), so the later [`FlowTable::get`] hits.
+    #[inline]
+    pub fn prefetch_entry(&self, hash: u64) {
+        if let Some(e) = self
+            .map
+            .first_candidate(hash)
+            .and_then(|s| self.entries.get(s as usize))
+        {
+            // The whole entry: key, list links and the per-flow state a packet updates.
+            tidysniff_prefetch::read_bytes(e, core::mem::size_of::<Entry<V>>());
+        }
     }
 
     /// The key of a live slot.
@@ -183,10 +211,16 @@ impl<V> FlowTable<V> {
             }
         };
         self.push_front(slot);
-        let entries = &self.entries;
-        self.map.insert_unique(hash, slot, |&s| {
-            entries.get(s as usize).map_or(0, |e| e.hash)
-        });
+        if self.len + 1 > self.map.capacity() {
+            let mut bigger = super::index::Index::new(self.map.capacity().saturating_mul(2));
+            for (s, e) in self.entries.iter().enumerate() {
+                if e.value.is_some() && s as Slot != slot {
+                    bigger.insert(e.hash, s as Slot);
+                }
+            }
+            self.map = bigger;
+        }
+        self.map.insert(hash, slot);
         self.len += 1;
         (slot, evicted)
     }
@@ -231,9 +265,7 @@ impl<V> FlowTable<V> {
             self.entries[slot as usize].key,
             self.entries[slot as usize].hash,
         );
-        if let Ok(found) = self.map.find_entry(hash, |&s| s == slot) {
-            found.remove();
-        }
+        self.map.remove(hash, slot);
         self.free.push(slot);
         self.len -= 1;
         Some((key, value))

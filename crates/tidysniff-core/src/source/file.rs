@@ -215,6 +215,10 @@ pub struct CaptureReader<R: Read> {
     interfaces: Vec<Interface>,
     /// Timestamp of the last packet, given to Simple Packet Blocks.
     last_ts: Timestamp,
+    /// Lookahead cursor (classic pcap only): input offset of the next record not yet passed to
+    /// a lookahead callback, and how many records lie between the position and it.
+    ahead_abs: u64,
+    ahead_n: usize,
 }
 
 impl<R: Read> core::fmt::Debug for CaptureReader<R> {
@@ -266,6 +270,8 @@ impl<R: Read> CaptureReader<R> {
             ng_big_endian: false,
             interfaces: Vec::new(),
             last_ts: Timestamp(0),
+            ahead_abs: 0,
+            ahead_n: 0,
         };
         let avail = r.fill(4)?;
         let mut magic = [0u8; 4];
@@ -462,7 +468,41 @@ impl<R: Read> CaptureReader<R> {
             len: incl as usize,
         };
         self.start += need;
+        self.ahead_n = self.ahead_n.saturating_sub(1);
         Ok(Some(rec))
+    }
+
+    /// See [`PacketSource::lookahead`]: walks buffered classic-pcap records ahead of the position.
+    fn lookahead_pcap(&mut self, max_ahead: usize, f: &mut dyn FnMut(LinkType, &[u8])) {
+        if !matches!(self.format, CaptureFormat::Pcap { .. }) || self.done {
+            return;
+        }
+        let cur = self.base + self.start as u64;
+        if self.ahead_abs < cur {
+            self.ahead_abs = cur;
+            self.ahead_n = 0;
+        }
+        let h = self.pcap;
+        let hlen = h.record_header_len;
+        while self.ahead_n < max_ahead {
+            let Some(at) = self
+                .ahead_abs
+                .checked_sub(self.base)
+                .and_then(|o| usize::try_from(o).ok())
+            else {
+                return;
+            };
+            let Some(head) = self.buf.get(at..self.end).filter(|b| b.len() >= hlen) else {
+                return;
+            };
+            let incl = rd32(head, 8, h.big_endian) as usize;
+            let Some(data) = head.get(hlen..hlen.saturating_add(incl)) else {
+                return;
+            };
+            f(h.linktype, data);
+            self.ahead_abs += (hlen + incl) as u64;
+            self.ahead_n += 1;
+        }
     }
 
     fn next_ng_record(&mut self) -> Result<Option<Record>, SourceError> {
@@ -555,6 +595,10 @@ impl<R: Read> CaptureReader<R> {
 impl<R: Read> PacketSource for CaptureReader<R> {
     fn next_event(&mut self) -> Result<Option<SourceEvent<'_>>, SourceError> {
         Ok(self.next_packet()?.map(SourceEvent::Packet))
+    }
+
+    fn lookahead(&mut self, max_ahead: usize, f: &mut dyn FnMut(LinkType, &[u8])) {
+        self.lookahead_pcap(max_ahead, f)
     }
 }
 

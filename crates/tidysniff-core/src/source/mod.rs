@@ -100,6 +100,14 @@ pub enum SourceEvent<'a> {
 pub trait PacketSource {
     /// The next packet or tick; the borrow ends at the next call.
     fn next_event(&mut self) -> Result<Option<SourceEvent<'_>>, SourceError>;
+
+    /// Passes packets that are already buffered beyond the current position to `f`, each once,
+    /// keeping at most `max_ahead` of them between the position and the last one passed. A hint
+    /// for prefetching (see [`crate::engine::Engine::prefetch`]); sources that cannot look ahead
+    /// pass nothing (the default).
+    fn lookahead(&mut self, max_ahead: usize, f: &mut dyn FnMut(LinkType, &[u8])) {
+        let _ = (max_ahead, f);
+    }
 }
 
 /// Why a source could not go on. A [`SourceError::Truncated`] or [`SourceError::Corrupt`] after some
