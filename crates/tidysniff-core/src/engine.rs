@@ -195,7 +195,7 @@ pub struct Engine {
 }
 
 /// Hints between a packet's bucket prefetch and its entry prefetch.
-const PREFETCH_STAGES: usize = 8;
+const PREFETCH_STAGES: usize = 6;
 
 /// The flow-side state, split from the defragmenter so a reassembled datagram (borrowed from it)
 /// can be dispatched.
@@ -265,7 +265,7 @@ impl Engine {
     }
 
     /// A hint that the packet `data` will be processed soon: its flow's entry starts loading into
-    /// the cache (see [`FlowTable::prefetch`]). Cheap, no effect on results; sources that can
+    /// the cache (see [`FlowTable::prefetch_entry`]). Cheap, no effect on results; sources that can
     /// look ahead ([`crate::source::PacketSource::lookahead`]) call it a few packets early.
     pub fn prefetch(&mut self, linktype: LinkType, data: &[u8]) {
         if linktype == LinkType::ETHERNET {

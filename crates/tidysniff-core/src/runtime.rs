@@ -107,7 +107,7 @@ pub fn run<S: PacketSource + ?Sized, E>(
 }
 
 /// How many packets ahead the single-engine loop prefetches flow entries.
-pub const PREFETCH_AHEAD: usize = 16;
+pub const PREFETCH_AHEAD: usize = 12;
 
 /// Which of `shards` engines a packet belongs to.
 pub fn shard_of(linktype: LinkType, data: &[u8], shards: usize) -> usize {

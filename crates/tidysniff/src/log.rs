@@ -94,7 +94,9 @@ pub fn open_sources_tee(
                 warnings: warnings.clone(),
             }));
         } else {
-            let r = CaptureReader::open(p).with_context(|| format!("{}", p.display()))?;
+            // Files are read by a thread of their own (the kernel's copy runs on another core).
+            let f = std::fs::File::open(p).with_context(|| format!("{}", p.display()))?;
+            let r = CaptureReader::read_ahead(f).with_context(|| format!("{}", p.display()))?;
             sources.push(Box::new(Labeled {
                 inner: r,
                 label: p.display().to_string(),

@@ -219,6 +219,23 @@ pub struct CaptureReader<R: Read> {
     /// a lookahead callback, and how many records lie between the position and it.
     ahead_abs: u64,
     ahead_n: usize,
+    /// Read-ahead mode: a thread reads the input into chunks (see [`CaptureReader::read_ahead`]).
+    feed: Option<ChunkFeed>,
+}
+
+/// Bytes reserved in front of each read-ahead chunk, where the unparsed tail of the previous
+/// chunk (the start of a record that straddles the two) is copied.
+const CHUNK_RESERVE: usize = 64 * 1024;
+/// Bytes a read-ahead chunk holds after the reserve.
+const CHUNK_LEN: usize = 1 << 20;
+/// Chunks in flight between the reading thread and the parser.
+const CHUNKS_IN_FLIGHT: usize = 4;
+
+/// The parser's end of a read-ahead thread: filled chunks arrive with the number of bytes after
+/// the reserve; used ones go back for reuse.
+struct ChunkFeed {
+    filled: std::sync::mpsc::Receiver<std::io::Result<(Vec<u8>, usize)>>,
+    spare: std::sync::mpsc::Sender<Vec<u8>>,
 }
 
 impl<R: Read> core::fmt::Debug for CaptureReader<R> {
@@ -238,6 +255,52 @@ impl CaptureReader<std::fs::File> {
     }
 }
 
+impl CaptureReader<std::io::Empty> {
+    /// Like [`CaptureReader::new`], with `reader` read by a thread of its own into 1 MiB chunks
+    /// that are parsed in place: the copy out of the kernel runs on another core, and the parser
+    /// never copies more than the part of one record that straddles two chunks. Each chunk is
+    /// handed over as soon as a `read` returns, so pipes still stream.
+    pub fn read_ahead<R: Read + Send + 'static>(reader: R) -> Result<Self, SourceError> {
+        let (tx, filled) = std::sync::mpsc::sync_channel(CHUNKS_IN_FLIGHT);
+        let (spare, spares) = std::sync::mpsc::channel::<Vec<u8>>();
+        std::thread::Builder::new()
+            .name("capture-read".into())
+            .spawn(move || read_chunks(reader, &tx, &spares))?;
+        Self::start(
+            std::io::empty(),
+            Vec::new(),
+            Some(ChunkFeed { filled, spare }),
+        )
+    }
+}
+
+/// The read-ahead thread: fills chunks after their reserve and sends them until the input ends
+/// (then the channel closes), an error (sent) or the parser is gone.
+fn read_chunks<R: Read>(
+    mut reader: R,
+    tx: &std::sync::mpsc::SyncSender<std::io::Result<(Vec<u8>, usize)>>,
+    spares: &std::sync::mpsc::Receiver<Vec<u8>>,
+) {
+    loop {
+        let mut v = spares
+            .try_recv()
+            .unwrap_or_else(|_| vec![0; CHUNK_RESERVE + CHUNK_LEN]);
+        let n = loop {
+            match reader.read(&mut v[CHUNK_RESERVE..]) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+            }
+        };
+        if n == 0 || tx.send(Ok((v, n))).is_err() {
+            return;
+        }
+    }
+}
+
 impl<R: Read> CaptureReader<R> {
     /// Reads the magic and the file header (pcap) or first Section Header Block (pcapng) from
     /// `reader`, with a buffer of [`DEFAULT_BUFFER_SIZE`].
@@ -252,9 +315,18 @@ impl<R: Read> CaptureReader<R> {
     /// Like [`CaptureReader::new`] with an initial buffer of `size` bytes (at least 64). The
     /// buffer still grows for a record larger than it.
     pub fn with_buffer_size(reader: R, size: usize) -> Result<Self, SourceError> {
+        Self::start(
+            reader,
+            vec![0; size.clamp(MIN_BUFFER_SIZE, MAX_BUFFER_SIZE)],
+            None,
+        )
+    }
+
+    /// Builds the reader and parses the file header.
+    fn start(reader: R, buf: Vec<u8>, feed: Option<ChunkFeed>) -> Result<Self, SourceError> {
         let mut r = CaptureReader {
             reader,
-            buf: vec![0; size.clamp(MIN_BUFFER_SIZE, MAX_BUFFER_SIZE)],
+            buf,
             start: 0,
             end: 0,
             base: 0,
@@ -272,6 +344,7 @@ impl<R: Read> CaptureReader<R> {
             last_ts: Timestamp(0),
             ahead_abs: 0,
             ahead_n: 0,
+            feed,
         };
         let avail = r.fill(4)?;
         let mut magic = [0u8; 4];
@@ -329,7 +402,7 @@ impl<R: Read> CaptureReader<R> {
     /// offset where the next record starts. Bytes fetched from the input but not yet parsed are not
     /// counted.
     pub fn bytes_read(&self) -> u64 {
-        self.base + self.start as u64
+        self.base.wrapping_add(self.start as u64)
     }
 
     /// The next packet, or `Ok(None)` at the end of input (a capture file never yields ticks).
@@ -380,6 +453,9 @@ impl<R: Read> CaptureReader<R> {
         if self.eof {
             return Ok(self.end - self.start);
         }
+        if self.feed.is_some() {
+            return self.fill_from_chunks(need);
+        }
         if self.start == self.end {
             // Nothing pending: read into the whole buffer.
             self.base += self.start as u64;
@@ -407,6 +483,60 @@ impl<R: Read> CaptureReader<R> {
                 Ok(n) => self.end += n.min(self.buf.len() - self.end),
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) => return Err(SourceError::Io(e)),
+            }
+        }
+        Ok(self.end - self.start)
+    }
+
+    /// [`Self::fill_slow`] in read-ahead mode: takes chunks from the reading thread, carrying the
+    /// unparsed bytes over into the new chunk's reserve (or, for a record longer than the reserve,
+    /// appending the chunk to the current buffer).
+    fn fill_from_chunks(&mut self, need: usize) -> Result<usize, SourceError> {
+        while self.end - self.start < need && !self.eof {
+            let Some(feed) = &self.feed else { break };
+            let (mut chunk, n) = match feed.filled.recv() {
+                Ok(Ok(c)) => c,
+                Ok(Err(e)) => return Err(SourceError::Io(e)),
+                Err(_) => {
+                    self.eof = true;
+                    break;
+                }
+            };
+            let pending = self.end - self.start;
+            let fits = pending <= CHUNK_RESERVE
+                && chunk.len() >= CHUNK_RESERVE
+                && n <= chunk.len() - CHUNK_RESERVE;
+            if fits {
+                let at = CHUNK_RESERVE - pending;
+                if let (Some(dst), Some(src)) = (
+                    chunk.get_mut(at..CHUNK_RESERVE),
+                    self.buf.get(self.start..self.end),
+                ) {
+                    dst.copy_from_slice(src);
+                }
+                // Input offsets: buf[start] (old) is chunk[at] (new).
+                self.base = self
+                    .base
+                    .wrapping_add(self.start as u64)
+                    .wrapping_sub(at as u64);
+                let old = core::mem::replace(&mut self.buf, chunk);
+                self.start = at;
+                self.end = CHUNK_RESERVE + n;
+                if old.len() == CHUNK_RESERVE + CHUNK_LEN {
+                    let _ = feed.spare.send(old);
+                }
+            } else {
+                // A record longer than the reserve: grow the current buffer instead.
+                self.buf.truncate(self.end);
+                self.buf.drain(..self.start);
+                self.base = self.base.wrapping_add(self.start as u64);
+                self.start = 0;
+                let data = chunk
+                    .get(CHUNK_RESERVE..CHUNK_RESERVE.saturating_add(n))
+                    .unwrap_or(&[]);
+                self.buf.extend_from_slice(data);
+                self.end = self.buf.len();
+                let _ = feed.spare.send(chunk);
             }
         }
         Ok(self.end - self.start)
@@ -477,7 +607,7 @@ impl<R: Read> CaptureReader<R> {
         if !matches!(self.format, CaptureFormat::Pcap { .. }) || self.done {
             return;
         }
-        let cur = self.base + self.start as u64;
+        let cur = self.base.wrapping_add(self.start as u64);
         if self.ahead_abs < cur {
             self.ahead_abs = cur;
             self.ahead_n = 0;
@@ -485,11 +615,7 @@ impl<R: Read> CaptureReader<R> {
         let h = self.pcap;
         let hlen = h.record_header_len;
         while self.ahead_n < max_ahead {
-            let Some(at) = self
-                .ahead_abs
-                .checked_sub(self.base)
-                .and_then(|o| usize::try_from(o).ok())
-            else {
+            let Some(at) = self.ahead_abs.wrapping_sub(self.base).try_into().ok() else {
                 return;
             };
             let Some(head) = self.buf.get(at..self.end).filter(|b| b.len() >= hlen) else {
@@ -1023,6 +1149,72 @@ mod tests {
                 Err(e) => return (out, Some(e)),
             }
         }
+    }
+
+    #[test]
+    fn read_ahead_yields_the_same_packets_across_chunk_boundaries() {
+        // 3.5 MiB of records of varied sizes, some larger than the chunk reserve, so records
+        // straddle chunk boundaries both ways; plus a lookahead walk at every step.
+        let mut p = Pcap::new(false, true, 1);
+        let mut n = 0u32;
+        let mut size = 0usize;
+        while p.bytes.len() < 3_600_000 {
+            let len = match n % 50 {
+                7 => 200_000,
+                13 => 70_000,
+                _ => 1 + (n as usize * 7919) % 1600,
+            };
+            let data: Vec<u8> = (0..len).map(|i| (i as u32 ^ n) as u8).collect();
+            p.record(1_700_000_000 + n, 5, &data, len as u32);
+            n += 1;
+            size += len;
+        }
+        assert!(size > 3 * CHUNK_LEN);
+        let (want, err) = read_bytes(&p.bytes);
+        assert!(err.is_none());
+        let mut r = CaptureReader::read_ahead(std::io::Cursor::new(p.bytes.clone())).unwrap();
+        let mut got = Vec::new();
+        let mut seen_ahead = Vec::new();
+        loop {
+            r.lookahead(12, &mut |_, d| seen_ahead.push(d.len()));
+            match r.next_packet() {
+                Ok(Some(pk)) => got.push(owned(&pk)),
+                Ok(None) => break,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert_eq!(got.len(), want.len());
+        assert!(got == want, "read-ahead packets differ");
+        // Lookahead passes packets in order, each at most once, and never a wrong one.
+        let lens: Vec<usize> = want.iter().map(|w| w.data.len()).collect();
+        let mut i = 0;
+        for l in &seen_ahead {
+            while i < lens.len() && lens[i] != *l {
+                i += 1;
+            }
+            assert!(i < lens.len(), "lookahead length {l} out of order");
+            i += 1;
+        }
+        assert!(
+            seen_ahead.len() * 10 > want.len() * 9,
+            "{} of {}",
+            seen_ahead.len(),
+            want.len()
+        );
+        // A truncated tail is still reported as truncated.
+        let cut = &p.bytes[..p.bytes.len() - 10];
+        let mut r = CaptureReader::read_ahead(std::io::Cursor::new(cut.to_vec())).unwrap();
+        let err = loop {
+            match r.next_packet() {
+                Ok(Some(_)) => {}
+                Ok(None) => break None,
+                Err(e) => break Some(e),
+            }
+        };
+        assert!(
+            matches!(err, Some(SourceError::Truncated { .. })),
+            "{err:?}"
+        );
     }
 
     fn read_bytes(bytes: &[u8]) -> (Vec<Owned>, Option<SourceError>) {
