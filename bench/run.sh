@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Throughput and peak memory of `tidysniff log` against `tshark -q -z conv,tcp` on the same
+# Throughput and peak memory of `tidysniff log --type conn` (ts-conn) and of `tidysniff log` with
+# DNS/TLS/HTTP (ts-all) against `tshark -q -z conv,tcp` on the same
 # generated capture. Usage: bench/run.sh [SIZE...]   (default: 1G; e.g. bench/run.sh 1G 4G)
 # The capture is made by `fixturegen bench` (deterministic) under bench-data/ (git-ignored).
 set -euo pipefail
@@ -20,11 +21,12 @@ for size in "${sizes[@]}"; do
     read -r secs kib < bench-data/time.txt
     echo "$name $secs $kib"
   }
-  read -r _ ts_s ts_k < <(run tidysniff target/release/tidysniff log --stats "$file")
+  read -r _ tc_s tc_k < <(run tidysniff target/release/tidysniff log --type conn --stats "$file")
   pkts=$(grep -oP 'packets: \K[0-9]+' bench-data/err.txt | head -1)
   flows=$(grep -oP '^\s*flows: \K[0-9]+' bench-data/err.txt | head -1)
+  read -r _ ts_s ts_k < <(run tidysniff target/release/tidysniff log "$file")
   read -r _ sh_s sh_k < <(run tshark tshark -n -q -z conv,tcp -r "$file")
-  for row in "tidysniff $ts_s $ts_k" "tshark $sh_s $sh_k"; do
+  for row in "ts-conn $tc_s $tc_k" "ts-all $ts_s $ts_k" "tshark $sh_s $sh_k"; do
     set -- $row
     awk -v t="$1" -v sz="$size" -v s="$2" -v k="$3" -v b="$bytes" -v p="$pkts" -v f="$flows" \
       'BEGIN { printf "%-10s %-9s %10.2f %10.0f %12.0f %12.1f %12s\n", t, sz, s, b/1e6/s, p/s, k/1024, f }'
