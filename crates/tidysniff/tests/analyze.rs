@@ -485,3 +485,52 @@ fn evidence_from_standard_input_is_spooled() {
     assert!(text.contains("\"orig_pkts\":7"), "{text}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Classic little-endian pcap with record `skip` (0-based) left out.
+fn pcap_without_record(src: &[u8], skip: usize) -> Vec<u8> {
+    assert_eq!(
+        &src[..4],
+        &[0xd4, 0xc3, 0xb2, 0xa1],
+        "little-endian microsecond pcap"
+    );
+    let mut out = src[..24].to_vec();
+    let mut at = 24;
+    let mut n = 0;
+    while at + 16 <= src.len() {
+        let incl = u32::from_le_bytes(src[at + 8..at + 12].try_into().unwrap()) as usize;
+        let end = at + 16 + incl;
+        if n != skip {
+            out.extend_from_slice(&src[at..end]);
+        }
+        at = end;
+        n += 1;
+    }
+    out
+}
+
+#[test]
+fn a_syn_ack_the_capture_missed_is_capture_loss_not_a_timeout() {
+    // A normal connection with its SYN-ACK (frame 2) removed: the client's ACK and data show the
+    // SYN-ACK reached it, so this is capture loss, not an unanswered SYN.
+    let src = std::fs::read(fixtures().join("tcp_fin_close.pcap")).unwrap();
+    let dir = std::env::temp_dir().join(format!("tidysniff-loss-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cut = dir.join("no-synack.pcap");
+    std::fs::write(&cut, pcap_without_record(&src, 1)).unwrap();
+    let (code, f, s) = analyze(&["--all"], &cut);
+    assert_eq!(kinds(&f), Vec::<&str>::new());
+    assert_eq!(code, 0);
+    let notes: Vec<&str> = s["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("the capture missed packets")),
+        "{notes:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

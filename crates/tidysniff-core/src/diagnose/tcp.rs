@@ -39,8 +39,18 @@ pub(crate) fn rules(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
 fn unanswered(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     // (dest name, resp endpoint) -> conn indexes
     let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+    let mut lost = 0usize;
     for (i, c) in ctx.conns.iter().enumerate() {
         if succeeded(c) || c.syns.is_empty() {
+            continue;
+        }
+        // The client acknowledged or sent data after its SYN: a SYN-ACK reached it and the
+        // capture missed it (capture loss, not a drop on the path).
+        if c.rec
+            .as_ref()
+            .is_some_and(|r| r.history.contains('A') || r.history.contains('D'))
+        {
+            lost += 1;
             continue;
         }
         groups
@@ -50,6 +60,11 @@ fn unanswered(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
     }
     // Packets from the far side anywhere in the capture (a TCP answer or a DNS response): if
     // none, the capture may hold only one direction and silence proves nothing.
+    if lost > 0 {
+        ctx.note(format!(
+            "{lost} connection(s) with no SYN-ACK in the capture were acknowledged by the client: the capture missed packets there (not counted as unanswered)"
+        ));
+    }
     let any_answer_anywhere = ctx.conns.iter().any(|c| {
         succeeded(c) || !c.rsts.is_empty() || c.rec.as_ref().is_some_and(|r| r.resp_stats.pkts > 0)
     }) || ctx.dns.iter().any(|t| !t.responses.is_empty());
