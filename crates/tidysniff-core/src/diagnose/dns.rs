@@ -37,6 +37,8 @@ struct Baseline {
     samples: u32,
     with_opt: u32,
     df: u32,
+    ip_id_zero: u32,
+    v4: u32,
     rtts: Vec<Duration>,
 }
 
@@ -61,6 +63,10 @@ fn baselines(txs: &[DnsTransaction]) -> HashMap<IpAddr, Baseline> {
         b.samples += 1;
         b.with_opt += u32::from(r.edns.is_some());
         b.df += u32::from(r.ip.df);
+        if tx.server.is_ipv4() {
+            b.v4 += 1;
+            b.ip_id_zero += u32::from(r.ip.ip_id == 0);
+        }
         if let Some(q) = &tx.query {
             b.rtts.push(r.ts.since(q.ts));
         }
@@ -221,6 +227,34 @@ fn response_signals(
                     r.ip.ttl, b.ttls, b.samples
                 ),
             );
+        }
+        // DF and IP-ID zero-ness (IPv4): a stable resolver always sends the same; a different
+        // sender (an injector) often does not. Part of D5, counted once.
+        if tx.server.is_ipv4() && b.v4 == b.samples && !s.rules.contains(&"D5") {
+            let df_always = b.df == b.samples;
+            let df_never = b.df == 0;
+            let id_zero_always = b.ip_id_zero == b.v4;
+            let id_zero_never = b.ip_id_zero == 0;
+            let mut odd = Vec::new();
+            if (df_always && !r.ip.df) || (df_never && r.ip.df) {
+                odd.push(format!(
+                    "DF {} while {server}'s other {} answers had it {}",
+                    if r.ip.df { "set" } else { "clear" },
+                    b.samples,
+                    if df_always { "set" } else { "clear" }
+                ));
+            }
+            if (id_zero_always && r.ip.ip_id != 0) || (id_zero_never && r.ip.ip_id == 0) {
+                odd.push(format!(
+                    "IP-ID {} while {server}'s other {} answers had {} IDs",
+                    r.ip.ip_id,
+                    b.v4,
+                    if id_zero_always { "zero" } else { "non-zero" }
+                ));
+            }
+            if !odd.is_empty() {
+                s.add("D5", 2, false, odd.join("; "));
+            }
         }
         if let (Some(q), Some(min)) = (&tx.query, b.rtts.iter().min()) {
             let rtt = r.ts.since(q.ts);
@@ -601,5 +635,172 @@ fn failures(ctx: &Ctx<'_>, out: &mut Vec<Finding>) {
 fn push_once(v: &mut Vec<&'static str>, s: &'static str) {
     if !v.contains(&s) {
         v.push(s);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::diagnose::{DiagnoseConfig, Diagnoser, Kind};
+    use crate::dns::{
+        DnsQuery, DnsResponse, DnsTransaction, DnsTxStatus, EdnsFacts, Flags, IpFacts, Opt,
+        Question, RData, Record,
+    };
+    use crate::event::{Event, EventKind};
+    use crate::flow::Dir;
+    use crate::time::Timestamp;
+
+    fn opt() -> Opt {
+        Opt {
+            udp_size: 1232,
+            ext_rcode: 0,
+            version: 0,
+            dnssec_ok: false,
+            z: 0,
+            options: Vec::new(),
+        }
+    }
+
+    fn resp(ms: i64, frame: u64, ip: IpFacts, a: [u8; 4], with_opt: bool) -> DnsResponse {
+        DnsResponse {
+            ts: Timestamp(ms * 1_000_000),
+            frame,
+            conn: 1,
+            ip,
+            flags: Flags::from_bits(0x8180),
+            rcode: 0,
+            question: None,
+            edns: with_opt.then(opt),
+            answers: vec![Record {
+                name: "goproxy.cn".into(),
+                rtype: 1,
+                class: 1,
+                ttl: 60,
+                data: RData::A(a.into()),
+            }],
+            authority: Vec::new(),
+            additional: Vec::new(),
+            records_dropped: 0,
+            anomalies: Vec::new(),
+        }
+    }
+
+    fn tx(id: u16, t0: i64, responses: Vec<DnsResponse>) -> Event {
+        Event {
+            ts: Timestamp(t0 * 1_000_000),
+            frame: 1,
+            uid: None,
+            dir: Dir::Orig,
+            kind: EventKind::Dns(Box::new(DnsTransaction {
+                conn: 1,
+                client: "10.0.0.2:40000".parse().unwrap(),
+                server: "9.9.9.9:53".parse().unwrap(),
+                id,
+                question: Some(Question {
+                    name: "goproxy.cn".into(),
+                    qtype: 1,
+                    qclass: 1,
+                }),
+                query: Some(DnsQuery {
+                    ts: Timestamp(t0 * 1_000_000),
+                    frame: 1,
+                    ip: IpFacts::default(),
+                    flags: Flags::from_bits(0x0100),
+                    edns: Some(EdnsFacts {
+                        udp_size: 1232,
+                        version: 0,
+                        dnssec_ok: false,
+                    }),
+                    anomalies: Vec::new(),
+                    retransmits: 0,
+                }),
+                status: DnsTxStatus::Answered,
+                responses,
+                responses_dropped: 0,
+                evicted: false,
+            })),
+        }
+    }
+
+    const GENUINE: IpFacts = IpFacts {
+        ttl: 57,
+        ip_id: 4242,
+        df: true,
+    };
+
+    fn diagnose(events: &[Event]) -> Vec<crate::diagnose::Finding> {
+        let mut d = Diagnoser::new(crate::goenv::GoConfig::default(), DiagnoseConfig::default());
+        for e in events {
+            d.observe(e);
+        }
+        d.finish().findings
+    }
+
+    fn baseline() -> Vec<Event> {
+        (0..4)
+            .map(|k| {
+                tx(
+                    k,
+                    k as i64 * 1000,
+                    vec![resp(k as i64 * 1000 + 20, 2, GENUINE, [1, 2, 3, 4], true)],
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn clean_answers_give_no_finding() {
+        assert!(diagnose(&baseline()).is_empty());
+    }
+
+    #[test]
+    fn a_racing_answer_with_another_df_and_ip_id_is_forged() {
+        let mut ev = baseline();
+        // Same IP TTL as the resolver (an injector mirroring it), but DF clear and IP-ID 0.
+        let forged = IpFacts {
+            ttl: 57,
+            ip_id: 0,
+            df: false,
+        };
+        ev.push(tx(
+            99,
+            9000,
+            vec![
+                resp(9001, 5, forged, [31, 13, 0, 1], true),
+                resp(9020, 6, GENUINE, [1, 2, 3, 4], true),
+            ],
+        ));
+        let f = diagnose(&ev);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].kind, Kind::ForgedDns);
+        let rules = &f[0].evidence.rules;
+        assert!(rules.contains(&"D1") && rules.contains(&"D5"), "{rules:?}");
+        let d5 = f[0]
+            .evidence
+            .facts
+            .iter()
+            .find(|(k, _)| k == "D5")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        assert!(d5.contains("DF clear") && d5.contains("IP-ID 0"), "{d5}");
+    }
+
+    #[test]
+    fn two_overlapping_answers_are_not_forged() {
+        // A retransmitted query answered twice with rotated, overlapping sets: no D1.
+        let mut ev = baseline();
+        let mut second = resp(9030, 6, GENUINE, [1, 2, 3, 4], true);
+        second.answers.push(Record {
+            name: "goproxy.cn".into(),
+            rtype: 1,
+            class: 1,
+            ttl: 60,
+            data: RData::A([5, 6, 7, 8].into()),
+        });
+        ev.push(tx(
+            98,
+            9000,
+            vec![resp(9020, 5, GENUINE, [1, 2, 3, 4], true), second],
+        ));
+        assert!(diagnose(&ev).is_empty());
     }
 }
