@@ -474,6 +474,14 @@ impl Engine {
             let Some((_, slot)) = self.finishing.as_mut().and_then(|o| o.pop()) else {
                 break;
             };
+            // The order is by first frame, not by slot: prefetch a few removals ahead.
+            if let Some(&(_, ahead)) = self
+                .finishing
+                .as_ref()
+                .and_then(|o| o.len().checked_sub(8).and_then(|i| o.get(i)))
+            {
+                self.core.table.prefetch_slot(ahead);
+            }
             if let Some((key, flow)) = self.core.table.remove(slot) {
                 end_of(
                     &mut self.core.handler,

@@ -136,6 +136,14 @@ impl<V> FlowTable<V> {
         }
     }
 
+    /// Starts loading a known slot's entry (for walks over many slots, such as the end of input).
+    #[inline]
+    pub fn prefetch_slot(&self, slot: Slot) {
+        if let Some(e) = self.entries.get(slot as usize) {
+            tidysniff_prefetch::read_bytes(e, core::mem::size_of::<Entry<V>>());
+        }
+    }
+
     /// Second stage, once the bucket is cached: starts loading the entry the bucket names (no
     /// key compare, which would wait for the entry), so the later [`FlowTable::get`] hits.
     #[inline]

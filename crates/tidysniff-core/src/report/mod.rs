@@ -54,51 +54,85 @@ pub fn json_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// Appends `v` in decimal (the record writers' hot path: no formatting machinery).
+#[inline]
+pub fn push_u64(out: &mut String, mut v: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    for &b in &buf[i..] {
+        out.push(char::from(b));
+    }
+}
+
+/// Appends `,"key":value`.
+#[inline]
+fn field_u64(out: &mut String, key: &str, v: u64) {
+    out.push_str(",\"");
+    out.push_str(key);
+    out.push_str("\":");
+    push_u64(out, v);
+}
+
 /// Appends one `conn` record as a JSON object and a newline.
 pub fn conn_json(out: &mut String, r: &ConnRecord) {
     let o = &r.orig_stats;
     let p = &r.resp_stats;
     out.push_str("{\"type\":\"conn\",\"ts\":");
     let _ = write_secs(out, r.ts.as_nanos());
-    let _ = write!(out, ",\"uid\":\"{}\",\"proto\":\"{}\",\"orig_h\":\"{}\",\"orig_p\":{},\"resp_h\":\"{}\",\"resp_p\":{}",
-        r.uid, r.proto.as_str(), r.orig.addr, r.orig.port, r.resp.addr, r.resp.port);
+    let _ = write!(
+        out,
+        ",\"uid\":\"{}\",\"proto\":\"{}\",\"orig_h\":\"{}\"",
+        r.uid,
+        r.proto.as_str(),
+        r.orig.addr
+    );
+    field_u64(out, "orig_p", u64::from(r.orig.port));
+    let _ = write!(out, ",\"resp_h\":\"{}\"", r.resp.addr);
+    field_u64(out, "resp_p", u64::from(r.resp.port));
     out.push_str(",\"duration\":");
     let _ = write_secs(out, r.duration().as_nanos());
-    let _ = write!(
-        out,
-        ",\"orig_bytes\":{},\"resp_bytes\":{},\"conn_state\":\"{}\",\"history\":",
-        o.bytes, p.bytes, r.conn_state
-    );
+    field_u64(out, "orig_bytes", o.bytes);
+    field_u64(out, "resp_bytes", p.bytes);
+    out.push_str(",\"conn_state\":\"");
+    out.push_str(r.conn_state);
+    out.push_str("\",\"history\":");
     json_str(out, &r.history);
-    let _ = write!(
-        out,
-        ",\"orig_pkts\":{},\"orig_ip_bytes\":{},\"resp_pkts\":{},\"resp_ip_bytes\":{},\"missed_bytes\":{}",
-        o.pkts, o.ip_bytes, p.pkts, p.ip_bytes, r.missed_bytes
-    );
+    field_u64(out, "orig_pkts", o.pkts);
+    field_u64(out, "orig_ip_bytes", o.ip_bytes);
+    field_u64(out, "resp_pkts", p.pkts);
+    field_u64(out, "resp_ip_bytes", p.ip_bytes);
+    field_u64(out, "missed_bytes", r.missed_bytes);
     if r.proto == Proto::Tcp {
-        let _ = write!(
-            out,
-            ",\"syn_count\":{},\"synack_count\":{}",
-            r.syn_count, r.synack_count
-        );
+        field_u64(out, "syn_count", u64::from(r.syn_count));
+        field_u64(out, "synack_count", u64::from(r.synack_count));
     }
     if let Some(rtt) = r.rtt {
         let _ = write!(out, ",\"rtt_ms\":{:.3}", rtt.as_millis_f64());
     }
     for (name, s) in [("orig", o), ("resp", p)] {
         if let Some(ttl) = s.ttl {
-            let _ = write!(out, ",\"{name}_ttl\":{ttl}");
+            out.push_str(",\"");
+            out.push_str(name);
+            out.push_str("_ttl\":");
+            push_u64(out, u64::from(ttl));
             if s.ttl_min != s.ttl_max {
                 let _ = write!(out, ",\"{name}_ttl_range\":[{},{}]", s.ttl_min, s.ttl_max);
             }
         }
     }
     if r.proto == Proto::Tcp {
-        let _ = write!(
-            out,
-            ",\"orig_retrans\":{},\"resp_retrans\":{},\"orig_ooo\":{},\"resp_ooo\":{}",
-            o.retransmissions, p.retransmissions, o.out_of_order, p.out_of_order
-        );
+        field_u64(out, "orig_retrans", u64::from(o.retransmissions));
+        field_u64(out, "resp_retrans", u64::from(p.retransmissions));
+        field_u64(out, "orig_ooo", u64::from(o.out_of_order));
+        field_u64(out, "resp_ooo", u64::from(p.out_of_order));
     }
     let trunc = u64::from(o.truncated) + u64::from(p.truncated);
     if trunc > 0 {
@@ -120,7 +154,9 @@ pub fn conn_json(out: &mut String, r: &ConnRecord) {
     if let Some(v) = r.vlan {
         let _ = write!(out, ",\"vlan\":{v}");
     }
-    let _ = writeln!(out, ",\"end\":\"{}\"}}", r.end.as_str());
+    out.push_str(",\"end\":\"");
+    out.push_str(r.end.as_str());
+    out.push_str("\"}\n");
 }
 
 /// Header line of the text table written by [`conn_text`].
