@@ -167,23 +167,45 @@ pub fn text(out: &mut String, d: &Diagnosis, config: &[ConfigLine]) {
     if d.destinations.is_empty() {
         out.push_str("  (none)\n");
     } else {
-        let _ = writeln!(
-            out,
-            "  {:<28} {:<14} {:<26} {:<28} {:<24} {:<28} HTTP",
-            "NAME", "ROLE", "ADDRESSES", "DNS", "TCP", "TLS"
-        );
-        for x in &d.destinations {
-            let _ = writeln!(
-                out,
-                "  {:<28} {:<14} {:<26} {:<28} {:<24} {:<28} {}",
-                cut(&x.name, 28),
-                x.role.as_str(),
-                cut(&x.addrs.join(" "), 26),
-                cut(&x.dns, 28),
-                cut(&x.tcp, 24),
-                cut(&x.tls, 28),
-                x.http
-            );
+        // Columns as wide as their widest cell (capped; longer cells are cut with `~`).
+        const CAP: [usize; 7] = [40, 14, 40, 48, 32, 48, 24];
+        let rows: Vec<[String; 7]> = d
+            .destinations
+            .iter()
+            .map(|x| {
+                [
+                    x.name.clone(),
+                    x.role.as_str().to_string(),
+                    x.addrs.join(" "),
+                    x.dns.clone(),
+                    x.tcp.clone(),
+                    x.tls.clone(),
+                    x.http.clone(),
+                ]
+            })
+            .collect();
+        let head = ["NAME", "ROLE", "ADDRESSES", "DNS", "TCP", "TLS", "HTTP"];
+        let mut width = head.map(str::len);
+        for r in &rows {
+            for (w, (cell, cap)) in width.iter_mut().zip(r.iter().zip(CAP)) {
+                *w = (*w).max(cell.chars().count().min(cap));
+            }
+        }
+        let line = |out: &mut String, cells: [&str; 7]| {
+            out.push_str(" ");
+            for (i, c) in cells.iter().enumerate() {
+                let c = cut(c, CAP[i]);
+                if i + 1 == cells.len() {
+                    let _ = write!(out, " {c}");
+                } else {
+                    let _ = write!(out, " {c:<w$}", w = width[i]);
+                }
+            }
+            out.push('\n');
+        };
+        line(out, head);
+        for r in &rows {
+            line(out, [&r[0], &r[1], &r[2], &r[3], &r[4], &r[5], &r[6]]);
         }
     }
     out.push_str("\nFindings\n");
