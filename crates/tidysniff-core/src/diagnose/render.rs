@@ -192,7 +192,7 @@ pub fn text(out: &mut String, d: &Diagnosis, config: &[ConfigLine]) {
             }
         }
         let line = |out: &mut String, cells: [&str; 7]| {
-            out.push_str(" ");
+            out.push(' ');
             for (i, c) in cells.iter().enumerate() {
                 let c = cut(c, CAP[i]);
                 if i + 1 == cells.len() {
