@@ -395,7 +395,7 @@ fn forged(ctx: &Ctx<'_>, tx: &DnsTransaction, base: Option<&Baseline>) -> Option
     let suspect_ips = ips(&tx.responses[suspect]);
     let mut used_ok = false;
     let mut used_failed = 0;
-    for (c, (_, _)) in ctx.conns.iter().zip(&ctx.dest) {
+    for c in &ctx.conns {
         if !suspect_ips.contains(&c.resp.addr) || c.start.ts < tx.responses[suspect].ts {
             continue;
         }

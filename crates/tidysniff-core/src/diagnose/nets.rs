@@ -26,7 +26,6 @@ pub const FORGED_POOL_V4: &[(Ipv4Addr, &str)] = &[
 
 /// The special-purpose IPv4 range `a` falls in, with its name (IANA registry; the reference D7).
 pub fn bogon_v4(a: Ipv4Addr) -> Option<&'static str> {
-    let o = a.octets();
     let n = u32::from(a);
     let within = |net: u32, bits: u32| bits == 0 || (n ^ net) >> (32 - bits) == 0;
     const RANGES: &[(u32, u32, &str)] = &[
@@ -53,7 +52,6 @@ pub fn bogon_v4(a: Ipv4Addr) -> Option<&'static str> {
         (0xe000_0000, 4, "224.0.0.0/4 (multicast)"),
         (0xf000_0000, 4, "240.0.0.0/4 (reserved)"),
     ];
-    let _ = o;
     RANGES
         .iter()
         .find(|(net, bits, _)| within(*net, *bits))

@@ -65,19 +65,7 @@ impl Index {
     /// The first slot whose stored hash matches `hash`, without checking the key.
     #[inline]
     pub fn first_candidate(&self, hash: u64) -> Option<Slot> {
-        let t = tag(hash);
-        let mut i = self.home(hash);
-        for _ in 0..self.buckets.len() {
-            let b = *self.buckets.get(i)?;
-            if b == 0 {
-                return None;
-            }
-            if (b >> 32) as u32 == t {
-                return Some(slot_of(b));
-            }
-            i = (i + 1) & self.mask;
-        }
-        None
+        self.find(hash, |_| true)
     }
 
     /// The slot of `hash` for which `eq` holds.

@@ -272,34 +272,24 @@ impl Default for GoConfig {
 /// Caveat: `go env -json` prints the effective values, so a GONOPROXY taken from it shows
 /// GOPRIVATE's value without [`Setting::defaulted_from`].
 pub fn resolve(layers: &[Layer]) -> GoConfig {
-    let find = |name: &str, default: &str| {
-        layers
-            .iter()
-            .find_map(|l| {
-                l.get(name).map(|v| Setting {
-                    value: v.to_string(),
-                    origin: l.origin,
-                    defaulted_from: None,
-                })
+    let lookup = |name: &str| {
+        layers.iter().find_map(|l| {
+            l.get(name).map(|v| Setting {
+                value: v.to_string(),
+                origin: l.origin,
+                defaulted_from: None,
             })
-            .unwrap_or_else(|| Setting::default_value(default))
+        })
     };
+    let find =
+        |name: &str, default: &str| lookup(name).unwrap_or_else(|| Setting::default_value(default));
     let goprivate = find("GOPRIVATE", "");
     let from_private = |name: &str| {
-        layers
-            .iter()
-            .find_map(|l| {
-                l.get(name).map(|v| Setting {
-                    value: v.to_string(),
-                    origin: l.origin,
-                    defaulted_from: None,
-                })
-            })
-            .unwrap_or_else(|| Setting {
-                value: goprivate.value.clone(),
-                origin: goprivate.origin,
-                defaulted_from: (!goprivate.value.is_empty()).then_some("GOPRIVATE"),
-            })
+        lookup(name).unwrap_or_else(|| Setting {
+            value: goprivate.value.clone(),
+            origin: goprivate.origin,
+            defaulted_from: (!goprivate.value.is_empty()).then_some("GOPRIVATE"),
+        })
     };
     GoConfig {
         goproxy: find("GOPROXY", DEFAULT_GOPROXY),
