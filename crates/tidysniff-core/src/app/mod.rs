@@ -41,16 +41,24 @@ pub fn encrypted_dns(port: u16, sni: Option<&str>) -> Option<&'static str> {
     if port == 853 {
         return Some("dot");
     }
-    let sni = sni?.trim_end_matches('.').to_ascii_lowercase();
+    let sni = sni?.trim_end_matches('.');
     let listed = DOH_SERVERS
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
         .any(|l| match l.strip_prefix('.') {
-            Some(suffix) => sni.ends_with(l) || sni == suffix,
-            None => sni == l,
+            Some(suffix) => ends_with_ignore_case(sni, l) || sni.eq_ignore_ascii_case(suffix),
+            None => sni.eq_ignore_ascii_case(l),
         });
     listed.then_some("doh")
+}
+
+/// `s` ends with `suffix`, ASCII case ignored.
+fn ends_with_ignore_case(s: &str, suffix: &str) -> bool {
+    s.len()
+        .checked_sub(suffix.len())
+        .and_then(|start| s.as_bytes().get(start..))
+        .is_some_and(|tail| tail.eq_ignore_ascii_case(suffix.as_bytes()))
 }
 
 /// Application layer settings.
@@ -343,7 +351,7 @@ impl StreamHandler for AppLayer {
         };
         if let Some(mut t) = tls_state {
             t.on_end(end_how(rec), rec.last_ts);
-            let summary = t.summary();
+            let summary = t.into_summary();
             for a in &summary.anomalies {
                 out.push(Event {
                     ts: a.ts,

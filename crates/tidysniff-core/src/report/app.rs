@@ -253,18 +253,16 @@ pub fn tls_json(
             out.push_str(",\"server_name_is_ech_outer\":true");
         }
         str_array(out, "client_alpn", ch.alpn.iter().map(String::as_str));
-        let versions: Vec<String> = ch
-            .supported_versions
-            .iter()
-            .map(|v| tls::version_name(*v).to_string())
-            .collect();
-        str_array(out, "client_versions", versions.iter().map(String::as_str));
-        let groups: Vec<String> = ch
-            .key_share_groups
-            .iter()
-            .map(|g| tls::group_name(*g).to_string())
-            .collect();
-        str_array(out, "key_share_groups", groups.iter().map(String::as_str));
+        str_array(
+            out,
+            "client_versions",
+            ch.supported_versions.iter().map(|v| tls::version_name(*v)),
+        );
+        str_array(
+            out,
+            "key_share_groups",
+            ch.key_share_groups.iter().map(|g| tls::group_name(*g)),
+        );
         let _ = write!(
             out,
             ",\"x25519mlkem768\":{},\"ech_offered\":{}",

@@ -375,77 +375,95 @@ fn ja4(info: &ClientHelloInfo, first_alpn: Option<&[u8]>) -> (String, String) {
         .copied()
         .filter(|c| !is_grease(*c))
         .collect();
-    let exts: Vec<u16> = info
+    let n_exts = info.extensions.iter().filter(|e| !is_grease(**e)).count();
+    let alpn = alpn_chars(first_alpn);
+    let mut a = String::with_capacity(10);
+    a.push('t');
+    a.push_str(version);
+    a.push(sni);
+    push_2digits(&mut a, ciphers.len().min(99));
+    push_2digits(&mut a, n_exts.min(99));
+    a.push(char::from(alpn[0]));
+    a.push(char::from(alpn[1]));
+    ciphers.sort_unstable();
+    let mut hashed_exts: Vec<u16> = info
         .extensions
         .iter()
         .copied()
-        .filter(|e| !is_grease(*e))
-        .collect();
-    let a = format!(
-        "t{version}{sni}{:02}{:02}{}",
-        ciphers.len().min(99),
-        exts.len().min(99),
-        alpn_chars(first_alpn)
-    );
-    ciphers.sort_unstable();
-    let mut hashed_exts: Vec<u16> = exts
-        .into_iter()
-        .filter(|e| *e != ext::SERVER_NAME && *e != ext::ALPN)
+        .filter(|e| !is_grease(*e) && *e != ext::SERVER_NAME && *e != ext::ALPN)
         .collect();
     hashed_exts.sort_unstable();
-    let b_raw = hex_list(&ciphers);
-    let sigs: Vec<u16> = info
+    let mut b_raw = String::with_capacity(ciphers.len() * 5);
+    hex_list(&mut b_raw, ciphers.iter().copied());
+    let mut c_raw =
+        String::with_capacity((hashed_exts.len() + info.signature_algorithms.len()) * 5 + 1);
+    hex_list(&mut c_raw, hashed_exts.iter().copied());
+    let mut sigs = info
         .signature_algorithms
         .iter()
         .copied()
         .filter(|s| !is_grease(*s))
-        .collect();
-    let mut c_raw = hex_list(&hashed_exts);
-    if !sigs.is_empty() {
+        .peekable();
+    if sigs.peek().is_some() {
         c_raw.push('_');
-        c_raw.push_str(&hex_list(&sigs));
+        hex_list(&mut c_raw, sigs);
     }
+    let zero = "000000000000";
     let b = if ciphers.is_empty() {
-        "000000000000".to_string()
+        zero.to_string()
     } else {
         hash12(&b_raw)
     };
     let c = if hashed_exts.is_empty() {
-        "000000000000".to_string()
+        zero.to_string()
     } else {
         hash12(&c_raw)
     };
-    (format!("{a}_{b}_{c}"), format!("{a}_{b_raw}_{c_raw}"))
+    let mut fp = String::with_capacity(a.len() + 26);
+    for part in [a.as_str(), "_", &b, "_", &c] {
+        fp.push_str(part);
+    }
+    let mut raw = String::with_capacity(a.len() + b_raw.len() + c_raw.len() + 2);
+    for part in [a.as_str(), "_", &b_raw, "_", &c_raw] {
+        raw.push_str(part);
+    }
+    (fp, raw)
 }
+
+/// Appends `n` (< 100) as two decimal digits.
+fn push_2digits(out: &mut String, n: usize) {
+    out.push(char::from(b'0' + (n / 10 % 10) as u8));
+    out.push(char::from(b'0' + (n % 10) as u8));
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// The two ALPN characters of JA4: first and last character of the first ALPN value; the first
 /// and last hex digit of that value when either byte is not an ASCII letter or digit; `00` when
 /// there is no value (a one-byte value gives its character twice).
-fn alpn_chars(first: Option<&[u8]>) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
+fn alpn_chars(first: Option<&[u8]>) -> [u8; 2] {
     match first {
         Some([f, .., l]) | Some([f @ l]) => {
             if f.is_ascii_alphanumeric() && l.is_ascii_alphanumeric() {
-                format!("{}{}", char::from(*f), char::from(*l))
+                [*f, *l]
             } else {
-                let hi = HEX.get(usize::from(f >> 4)).copied().unwrap_or(b'0');
-                let lo = HEX.get(usize::from(l & 0x0f)).copied().unwrap_or(b'0');
-                format!("{}{}", char::from(hi), char::from(lo))
+                [HEX[usize::from(f >> 4)], HEX[usize::from(l & 0x0f)]]
             }
         }
-        _ => "00".to_string(),
+        _ => *b"00",
     }
 }
 
-fn hex_list(v: &[u16]) -> String {
-    let mut s = String::with_capacity(v.len() * 5);
-    for (i, x) in v.iter().enumerate() {
+/// Appends `v` as comma-separated 4-digit lower-case hex.
+fn hex_list(out: &mut String, v: impl IntoIterator<Item = u16>) {
+    for (i, x) in v.into_iter().enumerate() {
         if i > 0 {
-            s.push(',');
+            out.push(',');
         }
-        s.push_str(&format!("{x:04x}"));
+        for shift in [12u16, 8, 4, 0] {
+            out.push(char::from(HEX[usize::from((x >> shift) & 0x0f)]));
+        }
     }
-    s
 }
 
 /// Parses a ServerHello or HelloRetryRequest body.
@@ -598,17 +616,17 @@ pub(crate) mod tests {
         let ch = info(&[0x1301], &[0x0000, 0x0010], &[], &[]);
         assert!(ja4(&ch, Some(b"http/1.1")).0.starts_with("t12d0102h1_"));
         assert!(ja4(&ch, Some(b"http/1.1")).0.ends_with("_000000000000"));
-        assert_eq!(alpn_chars(Some(b"h2")), "h2");
-        assert_eq!(alpn_chars(Some(b"http/1.1")), "h1");
-        assert_eq!(alpn_chars(Some(b"h")), "hh");
-        assert_eq!(alpn_chars(Some(b"")), "00");
-        assert_eq!(alpn_chars(None), "00");
+        assert_eq!(alpn_chars(Some(b"h2")), *b"h2");
+        assert_eq!(alpn_chars(Some(b"http/1.1")), *b"h1");
+        assert_eq!(alpn_chars(Some(b"h")), *b"hh");
+        assert_eq!(alpn_chars(Some(b"")), *b"00");
+        assert_eq!(alpn_chars(None), *b"00");
         // Spec examples for non-alphanumeric bytes.
-        assert_eq!(alpn_chars(Some(&[0xab])), "ab");
-        assert_eq!(alpn_chars(Some(&[0xab, 0xcd])), "ad");
-        assert_eq!(alpn_chars(Some(&[0x30, 0xab])), "3b");
-        assert_eq!(alpn_chars(Some(&[0x30, 0x31, 0xab, 0xcd])), "3d");
-        assert_eq!(alpn_chars(Some(&[0x30, 0xab, 0xcd, 0x31])), "01");
+        assert_eq!(alpn_chars(Some(&[0xab])), *b"ab");
+        assert_eq!(alpn_chars(Some(&[0xab, 0xcd])), *b"ad");
+        assert_eq!(alpn_chars(Some(&[0x30, 0xab])), *b"3b");
+        assert_eq!(alpn_chars(Some(&[0x30, 0x31, 0xab, 0xcd])), *b"3d");
+        assert_eq!(alpn_chars(Some(&[0x30, 0xab, 0xcd, 0x31])), *b"01");
         // supported_versions decides the version; GREASE in it is ignored.
         let ch = info(&[0x1301], &[0x002b], &[], &[0x7a7a, 0x0304, 0x0303]);
         assert!(ja4(&ch, None).0.starts_with("t13i0101"));

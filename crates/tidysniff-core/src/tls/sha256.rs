@@ -89,10 +89,12 @@ pub(crate) fn sha256(data: &[u8]) -> [u8; 32] {
 
 /// The first 12 lowercase hex digits of the SHA-256 of `s` (the JA4 truncated hash).
 pub(crate) fn hash12(s: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let d = sha256(s.as_bytes());
     let mut out = String::with_capacity(12);
-    for b in d.iter().take(6) {
-        out.push_str(&format!("{b:02x}"));
+    for &b in d.iter().take(6) {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0x0f)]));
     }
     out
 }

@@ -435,28 +435,57 @@ impl TlsState {
 
     /// The summary so far (call after [`TlsState::on_end`] for `ended`).
     pub fn summary(&self) -> TlsSummary {
+        self.summarize(Parts {
+            client_hello: self.client_hello.clone(),
+            second_client_hello: self.second_client_hello.clone(),
+            hrr: self.hrr.clone(),
+            server_hello: self.server_hello.clone(),
+            certificate: self.certificate.clone(),
+            alerts: self.alerts.clone(),
+            anomalies: self.anomalies.clone(),
+        })
+    }
+
+    /// Like [`TlsState::summary`], consuming the state (moves instead of copying: the end of a
+    /// connection needs no state afterwards).
+    pub fn into_summary(mut self) -> TlsSummary {
+        let parts = Parts {
+            client_hello: self.client_hello.take(),
+            second_client_hello: self.second_client_hello.take(),
+            hrr: self.hrr.take(),
+            server_hello: self.server_hello.take(),
+            certificate: self.certificate.take(),
+            alerts: core::mem::take(&mut self.alerts),
+            anomalies: core::mem::take(&mut self.anomalies),
+        };
+        self.summarize(parts)
+    }
+
+    fn summarize(&self, p: Parts) -> TlsSummary {
         let client = &self.sides[Direction::ToServer.index()];
         let server = &self.sides[Direction::ToClient.index()];
+        let have_client_hello = p.client_hello.is_some();
         // A ClientHello cut short: read what arrived.
-        let partial = match (&self.client_hello, client.defrag.pending_handshake()) {
-            (None, Some(p)) if p.msg_type == handshake_type::CLIENT_HELLO => {
-                Some(parse_client_hello_prefix(p.body).ok())
+        let partial = match (have_client_hello, client.defrag.pending_handshake()) {
+            (false, Some(h)) if h.msg_type == handshake_type::CLIENT_HELLO => {
+                Some(parse_client_hello_prefix(h.body).ok())
             }
             _ => None,
         };
-        let client_hello = match (&self.client_hello, &partial) {
-            (Some((c, _)), _) => Some(c.clone()),
-            (None, Some(Some(p))) => Some(p.clone()),
-            _ => None,
+        let truncated_seen = partial.is_some();
+        let (client_hello, client_hello_ts) = match (p.client_hello, partial) {
+            (Some((c, t)), _) => (Some(c), Some(t)),
+            (None, Some(Some(c))) => (Some(c), None),
+            _ => (None, None),
         };
         let sni = client_hello.as_ref().and_then(|c| c.sni.clone());
         let sni_missing_reason = if sni.is_some() {
             None
-        } else if self.client_hello.is_some() {
+        } else if have_client_hello {
             Some("no_sni_extension")
         } else if self.client_hello_malformed {
             Some("client_hello_malformed")
-        } else if partial.is_some() {
+        } else if truncated_seen {
             Some("client_hello_truncated")
         } else if self.midstream {
             Some("no_client_hello_bytes")
@@ -469,45 +498,66 @@ impl TlsState {
         };
         let stage = if self.completed_ts.is_some() {
             5
-        } else if self.server_hello.is_some() {
+        } else if p.server_hello.is_some() {
             4
-        } else if self.hrr.is_some() {
+        } else if p.hrr.is_some() {
             3
-        } else if self.client_hello.is_some() {
+        } else if have_client_hello {
             2
-        } else if partial.is_some() {
+        } else if truncated_seen {
             1
         } else {
             0
         };
         let ended = self.end.map(|(how, _)| ended_name(how, stage));
+        let (server_hello, server_hello_ts) = match p.server_hello {
+            Some((s, t)) => (Some(s), Some(t)),
+            None => (None, None),
+        };
+        let (hello_retry_request, hello_retry_request_ts) = match p.hrr {
+            Some((h, t)) => (Some(h), Some(t)),
+            None => (None, None),
+        };
         TlsSummary {
             is_tls: self.is_tls(),
-            version: self.server_hello().map(ServerHelloInfo::negotiated_version),
-            cipher: self.server_hello().map(|s| s.cipher),
+            version: server_hello
+                .as_ref()
+                .map(ServerHelloInfo::negotiated_version),
+            cipher: server_hello.as_ref().map(|s| s.cipher),
             sni,
             sni_missing_reason,
             client_hello,
-            client_hello_ts: self.client_hello.as_ref().map(|(_, t)| *t),
-            second_client_hello: self.second_client_hello.clone(),
-            hello_retry_request: self.hrr.as_ref().map(|(h, _)| h.clone()),
-            hello_retry_request_ts: self.hrr.as_ref().map(|(_, t)| *t),
-            server_hello: self.server_hello().cloned(),
-            server_hello_ts: self.server_hello.as_ref().map(|(_, t)| *t),
-            certificate: self.certificate.clone(),
-            alerts: self.alerts.clone(),
+            client_hello_ts,
+            second_client_hello: p.second_client_hello,
+            hello_retry_request,
+            hello_retry_request_ts,
+            server_hello,
+            server_hello_ts,
+            certificate: p.certificate,
+            alerts: p.alerts,
             encrypted_alerts: self.encrypted_alerts,
             handshake_completed: self.completed_ts.is_some(),
             handshake_completed_ts: self.completed_ts,
             first_app_data_ts: self.first_app_ts,
             app_data_records_to_server: client.app_records,
             app_data_records_to_client: server.app_records,
-            anomalies: self.anomalies.clone(),
+            anomalies: p.anomalies,
             end: self.end.map(|(h, _)| h),
             end_ts: self.end.map(|(_, t)| t),
             ended,
         }
     }
+}
+
+/// The owned parts of a [`TlsSummary`], copied or moved out of a [`TlsState`].
+struct Parts {
+    client_hello: Option<(ClientHelloInfo, Timestamp)>,
+    second_client_hello: Option<ClientHelloInfo>,
+    hrr: Option<(ServerHelloInfo, Timestamp)>,
+    server_hello: Option<(ServerHelloInfo, Timestamp)>,
+    certificate: Option<CertInfo>,
+    alerts: Vec<AlertInfo>,
+    anomalies: Vec<AnomalyInfo>,
 }
 
 /// `{kind}_{stage}` as a static string.
