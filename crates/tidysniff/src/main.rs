@@ -11,6 +11,12 @@ mod log;
 use std::io;
 use std::process::ExitCode;
 
+/// mimalloc instead of glibc malloc: per-connection parser state and records are many small,
+/// short-lived allocations; measured 25 % faster on `log --type conn` and 19 % with DNS/TLS/HTTP
+/// (docs/design.md, Decisions).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::Parser;
 
 fn main() -> ExitCode {
