@@ -54,12 +54,13 @@ pub struct RunSummary {
 /// Consecutive errors after which a source is given up (a source that only fails).
 const MAX_CONSECUTIVE_ERRORS: usize = 64;
 
-/// Runs `source` to its end; `sink` receives events in batches, in order.
+/// Runs `source` to its end; `sink` receives events in batches, in order. It may take them
+/// (`std::mem::take`, `Vec::append`) to hand them to another thread; what it leaves is dropped.
 pub fn run<S: PacketSource + ?Sized, E>(
     source: &mut S,
     cfg: &RunConfig,
     handlers: Option<HandlerFactory<'_>>,
-    mut sink: impl FnMut(&[Event]) -> Result<(), E>,
+    mut sink: impl FnMut(&mut Vec<Event>) -> Result<(), E>,
 ) -> Result<RunSummary, E> {
     if cfg.shards <= 1 {
         let mut engine = match handlers {
@@ -89,15 +90,15 @@ pub fn run<S: PacketSource + ?Sized, E>(
                 }
             }
             if !events.is_empty() {
-                sink(&events)?;
+                sink(&mut events)?;
                 events.clear();
             }
         }
         while engine.finish_some(4096, &mut events) {
-            sink(&events)?;
+            sink(&mut events)?;
             events.clear();
         }
-        sink(&events)?;
+        sink(&mut events)?;
         return Ok(RunSummary {
             stats: engine.stats().clone(),
             source_errors,
@@ -168,7 +169,7 @@ fn run_sharded<S: PacketSource + ?Sized, E>(
     source: &mut S,
     cfg: &RunConfig,
     handlers: Option<HandlerFactory<'_>>,
-    mut sink: impl FnMut(&[Event]) -> Result<(), E>,
+    mut sink: impl FnMut(&mut Vec<Event>) -> Result<(), E>,
 ) -> Result<RunSummary, E> {
     let n = cfg.shards;
     let batch_packets = cfg.batch_packets.max(1);
@@ -363,7 +364,10 @@ impl Merger {
         }
     }
 
-    fn release<E>(&mut self, sink: &mut impl FnMut(&[Event]) -> Result<(), E>) -> Result<(), E> {
+    fn release<E>(
+        &mut self,
+        sink: &mut impl FnMut(&mut Vec<Event>) -> Result<(), E>,
+    ) -> Result<(), E> {
         let upto = self.done.iter().copied().min().unwrap_or(0);
         self.buf.clear();
         while let Some(std::cmp::Reverse((frame, _, _, seq))) = self.heap.peek().copied() {
@@ -381,12 +385,12 @@ impl Merger {
         if self.buf.is_empty() {
             return Ok(());
         }
-        sink(&self.buf)
+        sink(&mut self.buf)
     }
 
     fn release_all<E>(
         &mut self,
-        sink: &mut impl FnMut(&[Event]) -> Result<(), E>,
+        sink: &mut impl FnMut(&mut Vec<Event>) -> Result<(), E>,
     ) -> Result<(), E> {
         self.done.iter_mut().for_each(|d| *d = u64::MAX);
         self.release(sink)

@@ -3,6 +3,7 @@
 use std::io::{self, Write};
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::mpsc;
 
 use anyhow::Context;
 use tidysniff_core::app::{AppConfig, AppLayer, DEFAULT_STREAM_DEPTH};
@@ -128,23 +129,42 @@ pub fn run(args: LogArgs) -> anyhow::Result<ExitCode> {
         shards,
         ..RunConfig::default()
     };
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    if args.format == Format::Text && want(RecordType::Conn) {
-        out.write_all(report::CONN_TEXT_HEADER.as_bytes())?;
-    }
-    let mut line = String::with_capacity(512);
     let factory =
         || -> Box<dyn StreamHandler + Send> { Box::new(AppLayer::new(AppConfig::default())) };
     let handlers: Option<runtime::HandlerFactory<'_>> = if app { Some(&factory) } else { None };
-    let summary = runtime::run(source.as_mut(), &cfg, handlers, |events| {
-        write_events(&mut out, &mut line, events, args.format, &args.types)?;
-        if streaming {
-            out.flush()?;
+    let summary = if streaming {
+        // Records as traffic flows: format and flush on this thread after every batch.
+        let stdout = io::stdout();
+        let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
+        if args.format == Format::Text && want(RecordType::Conn) {
+            out.write_all(report::CONN_TEXT_HEADER.as_bytes())?;
         }
-        Ok::<(), io::Error>(())
-    })?;
-    out.flush()?;
+        let mut line = String::with_capacity(512);
+        let summary = runtime::run(source.as_mut(), &cfg, handlers, |events| {
+            write_events(&mut out, &mut line, events, args.format, &args.types)?;
+            out.flush()
+        })?;
+        out.flush()?;
+        summary
+    } else {
+        let writer = Writer::spawn(args.format, args.types.clone())?;
+        let mut pending: Vec<Event> = Vec::with_capacity(WRITER_BATCH);
+        let result = runtime::run(source.as_mut(), &cfg, handlers, |events| {
+            pending.append(events);
+            if pending.len() >= WRITER_BATCH {
+                writer.send(&mut pending)?;
+            }
+            Ok::<(), io::Error>(())
+        });
+        let sent = match result {
+            Ok(_) => writer.send(&mut pending),
+            Err(_) => Ok(()),
+        };
+        // The writer's own error (a closed pipe) explains a failed send: report it first.
+        writer.finish()?;
+        sent?;
+        result?
+    };
     for w in warnings.lock().map(|w| w.clone()).unwrap_or_default() {
         eprintln!("tidysniff: warning: {w}");
     }
@@ -152,6 +172,67 @@ pub fn run(args: LogArgs) -> anyhow::Result<ExitCode> {
         eprintln!("{:#?}", summary.stats);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Events handed to the writer thread at a time.
+const WRITER_BATCH: usize = 256;
+
+/// Formats and writes records on a thread of its own, so a capture file's analysis and the
+/// formatting of its records run on two cores (the text is identical and in the same order).
+struct Writer {
+    tx: mpsc::SyncSender<Vec<Event>>,
+    recycled: mpsc::Receiver<Vec<Event>>,
+    thread: std::thread::JoinHandle<io::Result<()>>,
+}
+
+impl Writer {
+    fn spawn(format: Format, types: Vec<RecordType>) -> io::Result<Writer> {
+        let (tx, rx) = mpsc::sync_channel::<Vec<Event>>(2);
+        let (back, recycled) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("record-writer".into())
+            .spawn(move || -> io::Result<()> {
+                let stdout = io::stdout();
+                let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
+                let mut line = String::with_capacity(512);
+                if format == Format::Text && types.contains(&RecordType::Conn) {
+                    out.write_all(report::CONN_TEXT_HEADER.as_bytes())?;
+                }
+                for mut batch in rx {
+                    write_events(&mut out, &mut line, &batch, format, &types)?;
+                    batch.clear();
+                    let _ = back.send(batch);
+                }
+                out.flush()
+            })?;
+        Ok(Writer {
+            tx,
+            recycled,
+            thread,
+        })
+    }
+
+    /// Hands `pending` over, leaving a recycled empty buffer in its place.
+    fn send(&self, pending: &mut Vec<Event>) -> io::Result<()> {
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let next = self
+            .recycled
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(WRITER_BATCH));
+        self.tx
+            .send(std::mem::replace(pending, next))
+            .map_err(|_| io::Error::other("record writer stopped"))
+    }
+
+    /// Waits for everything to be written.
+    fn finish(self) -> io::Result<()> {
+        drop(self.tx);
+        self.thread
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("record writer panicked")))
+    }
 }
 
 /// Engines to run: as asked, else one for streams and small inputs (latency, and nothing to
