@@ -11,6 +11,7 @@
 use crate::decode::defrag::{DefragConfig, DefragOutcome, Defragmenter, FragKey, Fragment};
 use crate::decode::{self, tcp_flags, DecodeError, Decoded, IcmpMessage, IpInfo, Transport};
 use crate::event::{ConnRecord, DirStats, EndReason, Event, EventKind, IcmpNote, RstFacts};
+use crate::flow::tombs::{Tomb, Tombstones};
 use crate::flow::{Dir, Endpoint, FlowKey, FlowTable, FlowTableConfig, Proto, Slot, Uid};
 use crate::source::{LinkType, Packet};
 use crate::tcp::TcpConn;
@@ -136,6 +137,8 @@ pub struct Stats {
     pub evicted: u64,
     /// Peak number of flows tracked at once.
     pub peak_flows: u64,
+    /// Late packets of TCP connections already reported as cleanly closed (absorbed).
+    pub after_close: u64,
     /// Weirds by name (all of them, including those not emitted as events).
     pub weirds: Vec<(&'static str, u64)>,
     /// Frames of link types we cannot decode, by link type.
@@ -201,6 +204,7 @@ const PREFETCH_STAGES: usize = 6;
 /// can be dispatched.
 struct Core {
     table: FlowTable<Flow>,
+    tombs: Tombstones,
     stats: Stats,
     handler: Option<Box<dyn StreamHandler + Send>>,
     stream_depth: u64,
@@ -230,6 +234,7 @@ impl Engine {
                     max_flows: cfg.max_flows,
                     timeouts,
                 }),
+                tombs: Tombstones::new(cfg.max_flows, cfg.tcp_close_linger),
                 stats: Stats::default(),
                 handler: None,
                 stream_depth: u64::from(cfg.stream_depth),
@@ -434,6 +439,7 @@ impl Engine {
             h.on_time(at, out);
             restamp(out, n, frame);
         }
+        self.core.tombs.expire(at);
         self.defrag.expire(at, &mut self.frag_reports);
         self.drain_frag_reports(at, out);
     }
@@ -543,6 +549,7 @@ impl Core {
     ) {
         let Core {
             table,
+            tombs,
             stats,
             handler,
             stream_depth,
@@ -593,6 +600,20 @@ impl Core {
         let (key, src_is_lo) = FlowKey::new(src, dst, proto);
 
         let mut slot = table.get(&key);
+        if let (None, Transport::Tcp(seg), false) = (slot, &t, tombs.is_empty()) {
+            if let Some(tomb) = tombs.get(&key) {
+                // Reported already: a late packet is absorbed; a SYN with a new ISN reuses the port.
+                let pure_syn = seg.flags & (tcp_flags::SYN | tcp_flags::ACK | tcp_flags::RST)
+                    == tcp_flags::SYN;
+                let isn = tomb.isn[tomb.dir(src_is_lo).index()];
+                if pure_syn && isn != Some(seg.seq) {
+                    tombs.remove(&key);
+                } else {
+                    stats.after_close += 1;
+                    return;
+                }
+            }
+        }
         // A new SYN on a finished connection with a new ISN starts a new connection (port reuse).
         if let (Some(s), Transport::Tcp(seg)) = (slot, &t) {
             if seg.flags & (tcp_flags::SYN | tcp_flags::ACK | tcp_flags::RST) == tcp_flags::SYN {
@@ -700,6 +721,7 @@ impl Core {
             (key.hi, key.lo)
         };
         let mut new_class = None;
+        let mut closed_now = false;
         match (&mut flow.l4, &t) {
             (L4::Tcp(conn), Transport::Tcp(seg)) => {
                 let was_finished = conn.is_finished();
@@ -778,6 +800,7 @@ impl Core {
                 if conn.is_finished() && !was_finished {
                     new_class = Some(CLASS_TCP_CLOSED);
                 }
+                closed_now = conn.closed_and_acked();
             }
             (L4::Udp, Transport::Udp(d)) => {
                 st.bytes += u64::from(d.payload_len);
@@ -809,7 +832,24 @@ impl Core {
             }
             _ => {}
         }
-        if let Some(c) = new_class {
+        if closed_now {
+            // Both FINs acknowledged: report now and keep only a tombstone (see `flow::tombs`).
+            if let Some((k, old)) = table.remove(slot) {
+                let isn = match &old.l4 {
+                    L4::Tcp(c) => [c.ep[0].isn, c.ep[1].isn],
+                    _ => [None, None],
+                };
+                tombs.insert(
+                    k,
+                    Tomb {
+                        orig_is_lo: old.orig_is_lo,
+                        isn,
+                        closed: ctx.ts,
+                    },
+                );
+                end_of(handler, k, old, ctx.ts, frame, EndReason::Closed, out);
+            }
+        } else if let Some(c) = new_class {
             table.set_class(slot, c);
         }
     }

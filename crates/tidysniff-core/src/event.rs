@@ -125,7 +125,8 @@ pub struct RstFacts {
 /// Why a connection record was written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EndReason {
-    /// Closed by FIN/RST and quiet for the linger time.
+    /// Closed: both FINs acknowledged (reported at once), or FIN/RST seen and quiet for the
+    /// linger time.
     Closed,
     /// Idle for its inactivity timeout.
     Idle,

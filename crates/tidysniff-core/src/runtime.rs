@@ -399,6 +399,7 @@ impl Merger {
 
 fn merge_stats(into: &mut Stats, s: &Stats) {
     into.packets += s.packets;
+    into.after_close += s.after_close;
     into.bytes += s.bytes;
     into.non_ip += s.non_ip;
     into.truncated += s.truncated;

@@ -2,6 +2,7 @@
 
 mod index;
 pub mod table;
+pub mod tombs;
 
 use core::fmt;
 use core::net::IpAddr;

@@ -46,6 +46,8 @@ pub struct TcpEndpoint {
     pub syns: u32,
     /// Stream offset of this side's FIN.
     pub fin_off: Option<i64>,
+    /// The peer acknowledged this side's FIN.
+    pub fin_acked: bool,
     /// Data segments whose every byte was seen before.
     pub retransmissions: u32,
     /// Data segments that filled a hole.
@@ -182,6 +184,14 @@ impl TcpConn {
             || self.ep.iter().all(|e| e.state == EndpointState::Closed)
     }
 
+    /// True when each side sent a FIN that the other acknowledged and nobody sent a RST: nothing
+    /// more belongs to this connection but retransmissions.
+    pub fn closed_and_acked(&self) -> bool {
+        self.ep
+            .iter()
+            .all(|e| e.state == EndpointState::Closed && e.fin_acked)
+    }
+
     /// Applies one segment sent by `dir` at `ts`.
     pub fn on_segment(&mut self, dir: Dir, ts: Timestamp, seg: &TcpSegment<'_>) -> SegmentOutcome {
         use EndpointState::*;
@@ -298,6 +308,9 @@ impl TcpConn {
             if let Some(ack_off) = peer_ep.seq.peek_offset(seg.ack) {
                 let before = peer_ep.seq.missed;
                 let fin_off = peer_ep.fin_off;
+                if fin_off.is_some_and(|f| ack_off > f) {
+                    peer_ep.fin_acked = true;
+                }
                 peer_ep.seq.on_ack(ack_off, fin_off);
                 if peer_ep.seq.missed > before {
                     peer_ep.gaps += 1;

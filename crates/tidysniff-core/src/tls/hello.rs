@@ -105,8 +105,6 @@ pub struct ClientHelloInfo {
     pub signature_algorithms: Vec<u16>,
     /// JA4 fingerprint (FoxIO), for TLS over TCP (`t`). Empty when `truncated`.
     pub ja4: String,
-    /// JA4_r, the raw (unhashed, sorted) form of the fingerprint. Empty when `truncated`.
-    pub ja4_r: String,
     /// The message was cut short: fields come from the part received (extensions up to the cut).
     pub truncated: bool,
 }
@@ -263,9 +261,7 @@ fn client_hello(body: &[u8], prefix: bool) -> Result<ClientHelloInfo, HelloError
     info.sni_is_ech_outer = info.ech_offered && info.sni.is_some();
     info.truncated = prefix && !(complete && walked && rest.is_empty());
     if !info.truncated {
-        let (ja4, ja4_r) = ja4(&info, first_alpn.as_deref());
-        info.ja4 = ja4;
-        info.ja4_r = ja4_r;
+        info.ja4 = ja4(&info, alpn_chars(first_alpn.as_deref())).0;
     }
     Ok(info)
 }
@@ -342,8 +338,19 @@ fn client_extension(
     }
 }
 
+impl ClientHelloInfo {
+    /// JA4_r, the raw (unhashed, sorted) form of [`ClientHelloInfo::ja4`]; empty when `ja4` is.
+    /// Made on demand: it is long and rarely wanted, so it is not kept per connection.
+    pub fn ja4_r(&self) -> String {
+        match self.ja4.as_bytes().get(8..10) {
+            Some(&[x, y]) => ja4(self, [x, y]).1,
+            _ => String::new(),
+        }
+    }
+}
+
 /// JA4 and JA4_r (FoxIO JA4 specification, TLS over TCP).
-fn ja4(info: &ClientHelloInfo, first_alpn: Option<&[u8]>) -> (String, String) {
+fn ja4(info: &ClientHelloInfo, alpn: [u8; 2]) -> (String, String) {
     let version = if info.extensions.contains(&ext::SUPPORTED_VERSIONS) {
         info.supported_versions
             .iter()
@@ -376,7 +383,6 @@ fn ja4(info: &ClientHelloInfo, first_alpn: Option<&[u8]>) -> (String, String) {
         .filter(|c| !is_grease(*c))
         .collect();
     let n_exts = info.extensions.iter().filter(|e| !is_grease(**e)).count();
-    let alpn = alpn_chars(first_alpn);
     let mut a = String::with_capacity(10);
     a.push('t');
     a.push_str(version);
@@ -593,7 +599,11 @@ pub(crate) mod tests {
             ],
             &[0x0304, 0x0303],
         );
-        let (fp, fp_r) = ja4(&ch, Some(b"h2"));
+        let (fp, fp_r) = ja4(&ch, alpn_chars(Some(b"h2")));
+        // The on-demand raw form agrees with the one the hash was made from.
+        let mut stored = ch.clone();
+        stored.ja4 = fp.clone();
+        assert_eq!(stored.ja4_r(), fp_r);
         assert_eq!(fp, "t13d1516h2_8daaf6152771_e5627efa2ab1");
         assert_eq!(
             fp_r,
@@ -604,18 +614,27 @@ pub(crate) mod tests {
         // Without signature algorithms the string ends without an underscore (spec: 6d807ffa2a79).
         let mut no_sig = ch.clone();
         no_sig.signature_algorithms.clear();
-        assert!(ja4(&no_sig, Some(b"h2")).0.ends_with("_6d807ffa2a79"));
+        assert!(ja4(&no_sig, alpn_chars(Some(b"h2")))
+            .0
+            .ends_with("_6d807ffa2a79"));
     }
 
     #[test]
     fn ja4_grease_empty_lists_and_alpn_edge_cases() {
         // GREASE everywhere is ignored; no ciphers and no extensions give zero hashes.
         let ch = info(&[0x0a0a], &[0x1a1a], &[0x2a2a], &[]);
-        assert_eq!(ja4(&ch, None).0, "t12i000000_000000000000_000000000000");
+        assert_eq!(
+            ja4(&ch, alpn_chars(None)).0,
+            "t12i000000_000000000000_000000000000"
+        );
         // SNI and ALPN count but are not hashed.
         let ch = info(&[0x1301], &[0x0000, 0x0010], &[], &[]);
-        assert!(ja4(&ch, Some(b"http/1.1")).0.starts_with("t12d0102h1_"));
-        assert!(ja4(&ch, Some(b"http/1.1")).0.ends_with("_000000000000"));
+        assert!(ja4(&ch, alpn_chars(Some(b"http/1.1")))
+            .0
+            .starts_with("t12d0102h1_"));
+        assert!(ja4(&ch, alpn_chars(Some(b"http/1.1")))
+            .0
+            .ends_with("_000000000000"));
         assert_eq!(alpn_chars(Some(b"h2")), *b"h2");
         assert_eq!(alpn_chars(Some(b"http/1.1")), *b"h1");
         assert_eq!(alpn_chars(Some(b"h")), *b"hh");
@@ -629,7 +648,7 @@ pub(crate) mod tests {
         assert_eq!(alpn_chars(Some(&[0x30, 0xab, 0xcd, 0x31])), *b"01");
         // supported_versions decides the version; GREASE in it is ignored.
         let ch = info(&[0x1301], &[0x002b], &[], &[0x7a7a, 0x0304, 0x0303]);
-        assert!(ja4(&ch, None).0.starts_with("t13i0101"));
+        assert!(ja4(&ch, alpn_chars(None)).0.starts_with("t13i0101"));
     }
 
     #[test]

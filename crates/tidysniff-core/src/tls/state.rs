@@ -195,10 +195,11 @@ pub struct TlsState {
     midstream: bool,
     client_hello: Option<(ClientHelloInfo, Timestamp)>,
     client_hello_malformed: bool,
-    second_client_hello: Option<ClientHelloInfo>,
-    hrr: Option<(ServerHelloInfo, Timestamp)>,
+    // Rare or TLS 1.2-only parts are boxed: a connection's state stays small while it is open.
+    second_client_hello: Option<Box<ClientHelloInfo>>,
+    hrr: Option<Box<(ServerHelloInfo, Timestamp)>>,
     server_hello: Option<(ServerHelloInfo, Timestamp)>,
-    certificate: Option<CertInfo>,
+    certificate: Option<Box<CertInfo>>,
     alerts: Vec<AlertInfo>,
     encrypted_alerts: u32,
     anomalies: Vec<AnomalyInfo>,
@@ -345,7 +346,7 @@ impl TlsState {
                     }
                 } else if self.hrr.is_some() && self.second_client_hello.is_none() {
                     match parse_client_hello(body) {
-                        Ok(ch) => self.second_client_hello = Some(ch),
+                        Ok(ch) => self.second_client_hello = Some(Box::new(ch)),
                         Err(_) => self.anomaly(Anomaly::ClientHelloMalformed, dir, ts),
                     }
                 }
@@ -355,7 +356,7 @@ impl TlsState {
                     let tls13 = sh.is_hello_retry_request || sh.selected_version == Some(0x0304);
                     if sh.is_hello_retry_request {
                         if self.hrr.is_none() {
-                            self.hrr = Some((sh, ts));
+                            self.hrr = Some(Box::new((sh, ts)));
                         }
                     } else if self.server_hello.is_none() {
                         self.server_hello = Some((sh, ts));
@@ -374,7 +375,7 @@ impl TlsState {
                 if self.certificate.is_none() && !self.tls13 =>
             {
                 match parse_certificate(body) {
-                    Ok(c) => self.certificate = Some(c),
+                    Ok(c) => self.certificate = Some(Box::new(c)),
                     Err(_) => self.anomaly(Anomaly::CertificateMalformed, dir, ts),
                 }
             }
@@ -514,7 +515,7 @@ impl TlsState {
             Some((s, t)) => (Some(s), Some(t)),
             None => (None, None),
         };
-        let (hello_retry_request, hello_retry_request_ts) = match p.hrr {
+        let (hello_retry_request, hello_retry_request_ts) = match p.hrr.map(|b| *b) {
             Some((h, t)) => (Some(h), Some(t)),
             None => (None, None),
         };
@@ -528,12 +529,12 @@ impl TlsState {
             sni_missing_reason,
             client_hello,
             client_hello_ts,
-            second_client_hello: p.second_client_hello,
+            second_client_hello: p.second_client_hello.map(|b| *b),
             hello_retry_request,
             hello_retry_request_ts,
             server_hello,
             server_hello_ts,
-            certificate: p.certificate,
+            certificate: p.certificate.map(|b| *b),
             alerts: p.alerts,
             encrypted_alerts: self.encrypted_alerts,
             handshake_completed: self.completed_ts.is_some(),
@@ -552,10 +553,10 @@ impl TlsState {
 /// The owned parts of a [`TlsSummary`], copied or moved out of a [`TlsState`].
 struct Parts {
     client_hello: Option<(ClientHelloInfo, Timestamp)>,
-    second_client_hello: Option<ClientHelloInfo>,
-    hrr: Option<(ServerHelloInfo, Timestamp)>,
+    second_client_hello: Option<Box<ClientHelloInfo>>,
+    hrr: Option<Box<(ServerHelloInfo, Timestamp)>>,
     server_hello: Option<(ServerHelloInfo, Timestamp)>,
-    certificate: Option<CertInfo>,
+    certificate: Option<Box<CertInfo>>,
     alerts: Vec<AlertInfo>,
     anomalies: Vec<AnomalyInfo>,
 }
@@ -607,4 +608,13 @@ fn ended_name(how: EndHow, stage: usize) -> &'static str {
         .and_then(|r| r.get(stage))
         .copied()
         .unwrap_or("unknown")
+}
+#[cfg(test)]
+mod size_budget {
+    /// One state per open TLS connection (tens of thousands at once): keep the rare parts boxed.
+    #[test]
+    fn tls_state_stays_small() {
+        let n = core::mem::size_of::<super::TlsState>();
+        assert!(n <= 704, "TlsState grew to {n} bytes");
+    }
 }

@@ -132,7 +132,7 @@ fn tls13_openssl_handshake() {
     assert_eq!(ch.signature_algorithms.len(), 20);
     // Python JA4 over tshark's fields: t13d3111h2_e8f1e7e78f70_1f22a2ca17c4
     assert_eq!(ch.ja4, "t13d3111h2_e8f1e7e78f70_1f22a2ca17c4");
-    assert_eq!(ch.ja4_r, format!("t13d3111h2_{OPENSSL_JA4_R_TAIL}"));
+    assert_eq!(ch.ja4_r(), format!("t13d3111h2_{OPENSSL_JA4_R_TAIL}"));
     let sh = s.server_hello.as_ref().unwrap();
     assert_eq!(
         (
@@ -474,7 +474,7 @@ fn x25519mlkem768_and_ech_client_hello() {
     // extension set).
     assert_eq!(ch.ja4, "t13d1516h2_8daaf6152771_d8a2da3f94cd");
     assert_eq!(
-        ch.ja4_r,
+        ch.ja4_r(),
         "t13d1516h2_002f,0035,009c,009d,1301,1302,1303,c013,c014,c02b,c02c,c02f,c030,cca8,\
          cca9_0005,000a,000b,000d,0012,0017,001b,0023,002b,002d,0033,44cd,fe0d,ff01_0403,0804,\
          0401,0503,0805,0501,0806,0601"
