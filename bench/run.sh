@@ -2,6 +2,8 @@
 # Throughput and peak memory of `tidysniff log --type conn` (ts-conn) and of `tidysniff log` with
 # DNS/TLS/HTTP (ts-all) against `tshark -q -z conv,tcp` on the same
 # generated capture. Usage: bench/run.sh [SIZE...]   (default: 1G; e.g. bench/run.sh 1G 4G)
+# tidysniff rows are the median of RUNS runs (default 5; the first run after a build or a large
+# tshark run often pays for page-cache and THP faults), tshark's a single run (it takes minutes).
 # The capture is made by `fixturegen bench` (deterministic) under bench-data/ (git-ignored).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,23 +11,27 @@ command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time (apt-get inst
 cargo build --release -q -p tidysniff -p fixturegen
 mkdir -p bench-data
 sizes=("$@"); [ ${#sizes[@]} -gt 0 ] || sizes=(1G)
+RUNS=${RUNS:-5}
 printf '%-10s %-9s %10s %10s %12s %12s %12s\n' tool size seconds MB/s packets/s peak_MiB flows
 for size in "${sizes[@]}"; do
   file="bench-data/bench-$size.pcap"
   [ -f "$file" ] || target/release/fixturegen bench --bytes "$size" --flows 50000 "$file" >&2
   bytes=$(stat -c %s "$file")
   cat "$file" > /dev/null   # page cache: measure analysis, not the disk
-  run() { # tool-name command...
-    local name=$1; shift
-    /usr/bin/time -f '%e %M' -o bench-data/time.txt "$@" > bench-data/out.txt 2> bench-data/err.txt
-    read -r secs kib < bench-data/time.txt
-    echo "$name $secs $kib"
+  run() { # tool-name runs command...: median seconds and largest peak RSS of `runs` runs
+    local name=$1 runs=$2; shift 2
+    : > bench-data/times.txt
+    for _ in $(seq "$runs"); do
+      /usr/bin/time -f '%e %M' -a -o bench-data/times.txt "$@" > bench-data/out.txt 2> bench-data/err.txt
+    done
+    sort -n bench-data/times.txt | awk -v n="$name" '{ t[NR] = $1; if ($2 > m) m = $2 }
+      END { print n, t[int((NR + 1) / 2)], m }'
   }
-  read -r _ tc_s tc_k < <(run tidysniff target/release/tidysniff log --type conn --stats "$file")
+  read -r _ tc_s tc_k < <(run tidysniff "$RUNS" target/release/tidysniff log --type conn --stats "$file")
   pkts=$(grep -oP 'packets: \K[0-9]+' bench-data/err.txt | head -1)
   flows=$(grep -oP '^\s*flows: \K[0-9]+' bench-data/err.txt | head -1)
-  read -r _ ts_s ts_k < <(run tidysniff target/release/tidysniff log "$file")
-  read -r _ sh_s sh_k < <(run tshark tshark -n -q -z conv,tcp -r "$file")
+  read -r _ ts_s ts_k < <(run tidysniff "$RUNS" target/release/tidysniff log "$file")
+  read -r _ sh_s sh_k < <(run tshark 1 tshark -n -q -z conv,tcp -r "$file")
   for row in "ts-conn $tc_s $tc_k" "ts-all $ts_s $ts_k" "tshark $sh_s $sh_k"; do
     set -- $row
     awk -v t="$1" -v sz="$size" -v s="$2" -v k="$3" -v b="$bytes" -v p="$pkts" -v f="$flows" \

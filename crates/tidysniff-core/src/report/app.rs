@@ -268,7 +268,7 @@ pub fn tls_json(
             ",\"x25519mlkem768\":{},\"ech_offered\":{}",
             ch.has_x25519mlkem768, ch.ech_offered
         );
-        key_str(out, "ja4", &ch.ja4);
+        key_str(out, "ja4", &ch.ja4());
     }
     if let Some(sh) = &s.server_hello {
         if let Some(a) = &sh.alpn {

@@ -103,8 +103,9 @@ pub struct ClientHelloInfo {
     pub extensions: Vec<u16>,
     /// signature_algorithms, in order.
     pub signature_algorithms: Vec<u16>,
-    /// JA4 fingerprint (FoxIO), for TLS over TCP (`t`). Empty when `truncated`.
-    pub ja4: String,
+    /// The two ALPN characters of JA4 (from the first ALPN value), kept so that
+    /// [`ClientHelloInfo::ja4`] can be made when it is wanted.
+    pub ja4_alpn: [u8; 2],
     /// The message was cut short: fields come from the part received (extensions up to the cut).
     pub truncated: bool,
 }
@@ -261,7 +262,7 @@ fn client_hello(body: &[u8], prefix: bool) -> Result<ClientHelloInfo, HelloError
     info.sni_is_ech_outer = info.ech_offered && info.sni.is_some();
     info.truncated = prefix && !(complete && walked && rest.is_empty());
     if !info.truncated {
-        info.ja4 = ja4(&info, alpn_chars(first_alpn.as_deref())).0;
+        info.ja4_alpn = alpn_chars(first_alpn.as_deref());
     }
     Ok(info)
 }
@@ -339,13 +340,21 @@ fn client_extension(
 }
 
 impl ClientHelloInfo {
-    /// JA4_r, the raw (unhashed, sorted) form of [`ClientHelloInfo::ja4`]; empty when `ja4` is.
-    /// Made on demand: it is long and rarely wanted, so it is not kept per connection.
-    pub fn ja4_r(&self) -> String {
-        match self.ja4.as_bytes().get(8..10) {
-            Some(&[x, y]) => ja4(self, [x, y]).1,
-            _ => String::new(),
+    /// The JA4 fingerprint (FoxIO), for TLS over TCP (`t`); empty when `truncated`. Made on demand
+    /// (sorting and two SHA-256 hashes): the record writer calls it, not the per-packet path.
+    pub fn ja4(&self) -> String {
+        if self.truncated {
+            return String::new();
         }
+        ja4(self, self.ja4_alpn).0
+    }
+
+    /// JA4_r, the raw (unhashed, sorted) form of [`ClientHelloInfo::ja4`]; empty when `truncated`.
+    pub fn ja4_r(&self) -> String {
+        if self.truncated {
+            return String::new();
+        }
+        ja4(self, self.ja4_alpn).1
     }
 }
 
@@ -600,10 +609,10 @@ pub(crate) mod tests {
             &[0x0304, 0x0303],
         );
         let (fp, fp_r) = ja4(&ch, alpn_chars(Some(b"h2")));
-        // The on-demand raw form agrees with the one the hash was made from.
+        // The on-demand forms agree with the pair made from the same fields.
         let mut stored = ch.clone();
-        stored.ja4 = fp.clone();
-        assert_eq!(stored.ja4_r(), fp_r);
+        stored.ja4_alpn = *b"h2";
+        assert_eq!((stored.ja4(), stored.ja4_r()), (fp.clone(), fp_r.clone()));
         assert_eq!(fp, "t13d1516h2_8daaf6152771_e5627efa2ab1");
         assert_eq!(
             fp_r,

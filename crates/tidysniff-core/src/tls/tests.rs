@@ -131,7 +131,7 @@ fn tls13_openssl_handshake() {
     );
     assert_eq!(ch.signature_algorithms.len(), 20);
     // Python JA4 over tshark's fields: t13d3111h2_e8f1e7e78f70_1f22a2ca17c4
-    assert_eq!(ch.ja4, "t13d3111h2_e8f1e7e78f70_1f22a2ca17c4");
+    assert_eq!(ch.ja4(), "t13d3111h2_e8f1e7e78f70_1f22a2ca17c4");
     assert_eq!(ch.ja4_r(), format!("t13d3111h2_{OPENSSL_JA4_R_TAIL}"));
     let sh = s.server_hello.as_ref().unwrap();
     assert_eq!(
@@ -204,7 +204,7 @@ fn tls12_full_handshake_with_certificate() {
     // tshark: test.tidysniff.example; python JA4 over tshark's fields.
     assert_eq!(s.sni.as_deref(), Some("test.tidysniff.example"));
     assert_eq!(ch.alpn, ["http/1.1"]);
-    assert_eq!(ch.ja4, "t13d3111h1_e8f1e7e78f70_1f22a2ca17c4");
+    assert_eq!(ch.ja4(), "t13d3111h1_e8f1e7e78f70_1f22a2ca17c4");
     let sh = s.server_hello.as_ref().unwrap();
     assert_eq!(
         (sh.version, sh.selected_version, sh.cipher),
@@ -288,8 +288,8 @@ fn hello_retry_request_then_second_client_hello() {
     assert_eq!(ch1.key_share_groups, [0x001d]);
     assert_eq!(ch2.key_share_groups, [0x0017]);
     // tshark shows the same JA4 inputs for both hellos.
-    assert_eq!(ch1.ja4, "t13d311000_e8f1e7e78f70_1f22a2ca17c4");
-    assert_eq!(ch2.ja4, ch1.ja4);
+    assert_eq!(ch1.ja4(), "t13d311000_e8f1e7e78f70_1f22a2ca17c4");
+    assert_eq!(ch2.ja4(), ch1.ja4());
     let hrr = s.hello_retry_request.as_ref().unwrap();
     assert!(hrr.is_hello_retry_request);
     assert_eq!(
@@ -320,7 +320,7 @@ fn alert_after_client_hello() {
     assert_eq!(s.sni.as_deref(), Some("alert.tidysniff.example"));
     // Python JA4 over tshark's fields.
     assert_eq!(
-        s.client_hello.as_ref().unwrap().ja4,
+        s.client_hello.as_ref().unwrap().ja4(),
         "t13d041000_16476d049b0b_78f1d400d464"
     );
     // tshark: tls.alert_message.level 2, tls.alert_message.desc 70.
@@ -472,7 +472,7 @@ fn x25519mlkem768_and_ech_client_hello() {
     assert_eq!(ch.alpn, ["h2", "http/1.1"]);
     // Python JA4 over tshark's fields; also the JA4 published for Chrome 143 (same suites and
     // extension set).
-    assert_eq!(ch.ja4, "t13d1516h2_8daaf6152771_d8a2da3f94cd");
+    assert_eq!(ch.ja4(), "t13d1516h2_8daaf6152771_d8a2da3f94cd");
     assert_eq!(
         ch.ja4_r(),
         "t13d1516h2_002f,0035,009c,009d,1301,1302,1303,c013,c014,c02b,c02c,c02f,c030,cca8,\
@@ -492,7 +492,7 @@ fn truncated_client_hello_keeps_the_sni_it_carried() {
     assert_eq!(s.sni.as_deref(), Some("www.tidysniff.example"));
     assert_eq!(s.sni_missing_reason, None);
     let ch = s.client_hello.as_ref().unwrap();
-    assert!(ch.truncated && ch.ja4.is_empty());
+    assert!(ch.truncated && ch.ja4().is_empty());
     // Extensions up to the cut: supported_groups (ends at byte 208) is not complete.
     assert_eq!(ch.extensions, [0x0000, 0x000b]);
     assert_eq!(s.client_hello_ts, None);
@@ -548,7 +548,7 @@ fn sni_missing_reasons() {
     let ch = st.client_hello().unwrap();
     assert!(ch.ech_offered && !ch.sni_is_ech_outer);
     // SNI counts in the a part only: the hashes are those of the hello with SNI.
-    assert_eq!(ch.ja4, "t13i1515h2_8daaf6152771_d8a2da3f94cd");
+    assert_eq!(ch.ja4(), "t13i1515h2_8daaf6152771_d8a2da3f94cd");
     // The capture began mid-connection: encrypted records only.
     let mut st = TlsState::new();
     st.set_midstream();
