@@ -42,15 +42,23 @@ pub fn encrypted_dns(port: u16, sni: Option<&str>) -> Option<&'static str> {
         return Some("dot");
     }
     let sni = sni?.trim_end_matches('.');
-    let listed = DOH_SERVERS
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .any(|l| match l.strip_prefix('.') {
-            Some(suffix) => ends_with_ignore_case(sni, l) || sni.eq_ignore_ascii_case(suffix),
-            None => sni.eq_ignore_ascii_case(l),
-        });
+    let listed = doh_servers().iter().any(|l| match l.strip_prefix('.') {
+        Some(suffix) => ends_with_ignore_case(sni, l) || sni.eq_ignore_ascii_case(suffix),
+        None => sni.eq_ignore_ascii_case(l),
+    });
     listed.then_some("doh")
+}
+
+/// The entries of [`DOH_SERVERS`], read once.
+fn doh_servers() -> &'static [&'static str] {
+    static LIST: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    LIST.get_or_init(|| {
+        DOH_SERVERS
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect()
+    })
 }
 
 /// `s` ends with `suffix`, ASCII case ignored.
