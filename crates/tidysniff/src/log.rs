@@ -136,9 +136,7 @@ pub fn run(args: LogArgs) -> anyhow::Result<ExitCode> {
         // Records as traffic flows: format and flush on this thread after every batch.
         let stdout = io::stdout();
         let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
-        if args.format == Format::Text && want(RecordType::Conn) {
-            out.write_all(report::CONN_TEXT_HEADER.as_bytes())?;
-        }
+        write_header(&mut out, args.format, &args.types)?;
         let mut line = String::with_capacity(512);
         let summary = runtime::run(source.as_mut(), &cfg, handlers, |events| {
             write_events(&mut out, &mut line, events, args.format, &args.types)?;
@@ -174,6 +172,14 @@ pub fn run(args: LogArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The text table's header line, when the connection table is written.
+fn write_header(out: &mut impl Write, format: Format, types: &[RecordType]) -> io::Result<()> {
+    if format == Format::Text && types.contains(&RecordType::Conn) {
+        out.write_all(report::CONN_TEXT_HEADER.as_bytes())?;
+    }
+    Ok(())
+}
+
 /// Events handed to the writer thread at a time.
 const WRITER_BATCH: usize = 256;
 
@@ -195,9 +201,7 @@ impl Writer {
                 let stdout = io::stdout();
                 let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
                 let mut line = String::with_capacity(512);
-                if format == Format::Text && types.contains(&RecordType::Conn) {
-                    out.write_all(report::CONN_TEXT_HEADER.as_bytes())?;
-                }
+                write_header(&mut out, format, &types)?;
                 for mut batch in rx {
                     write_events(&mut out, &mut line, &batch, format, &types)?;
                     batch.clear();
