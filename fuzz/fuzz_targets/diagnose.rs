@@ -11,13 +11,27 @@ use tidysniff_core::source::{LinkType, Packet};
 use tidysniff_core::time::Timestamp;
 
 fuzz_target!(|data: &[u8]| {
-    let cfg = EngineConfig { max_flows: 16, stream_depth: 4096, ..EngineConfig::default() };
-    let mut engine = Engine::with_stream_handler(cfg, Box::new(AppLayer::new(AppConfig::default())));
+    let cfg = EngineConfig {
+        max_flows: 16,
+        stream_depth: 4096,
+        ..EngineConfig::default()
+    };
+    let mut engine =
+        Engine::with_stream_handler(cfg, Box::new(AppLayer::new(AppConfig::default())));
     let go = goenv::resolve(&[Layer::new(
         Origin::Flag,
-        vec![("GOPROXY".into(), "https://goproxy.cn,direct".into()), ("GOPRIVATE".into(), "github.com/a/*".into())],
+        vec![
+            ("GOPROXY".into(), "https://goproxy.cn,direct".into()),
+            ("GOPRIVATE".into(), "github.com/a/*".into()),
+        ],
     )]);
-    let mut diag = Diagnoser::new(go, DiagnoseConfig { all: true, ..DiagnoseConfig::default() });
+    let mut diag = Diagnoser::new(
+        go,
+        DiagnoseConfig {
+            all: true,
+            ..DiagnoseConfig::default()
+        },
+    );
     let mut out = Vec::new();
     let mut rest = data;
     let mut t = 1_700_000_000_000_000_000i64;
@@ -26,7 +40,12 @@ fuzz_target!(|data: &[u8]| {
         let len = usize::from(rest[1]).min(rest.len() - 2);
         let bytes = &rest[2..2 + len];
         t += i64::from(rest[0]) * 100_000_000;
-        let p = Packet { ts: Timestamp(t), linktype: LinkType(lt), orig_len: len as u32 + 4, data: bytes };
+        let p = Packet {
+            ts: Timestamp(t),
+            linktype: LinkType(lt),
+            orig_len: len as u32 + 4,
+            data: bytes,
+        };
         engine.process(&p, &mut out);
         for e in out.drain(..) {
             diag.observe(&e);

@@ -87,19 +87,32 @@ pub struct Datagram<'a> {
     pub payload: &'a [u8],
 }
 
+/// What a [`StreamHandler`] keeps for one connection, stored in the engine's flow entry (so it
+/// needs no table of its own and goes when the flow goes): `None` until the handler sets it.
+pub type ConnState = Option<Box<dyn core::any::Any + Send>>;
+
 /// The plug point for application parsers: receives the first [`EngineConfig::stream_depth`] bytes
 /// of each TCP direction, in order, once each, as they become contiguous; every UDP datagram
 /// (when `stream_depth` > 0); and the end of each connection.
 pub trait StreamHandler {
-    /// Newly in-order bytes at stream `offset`. Return `false` when this direction needs no more.
-    fn on_data(&mut self, ctx: StreamCtx, offset: u64, data: &[u8], out: &mut Vec<Event>) -> bool;
+    /// Newly in-order bytes at stream `offset`; `state` is this connection's [`ConnState`]. Return
+    /// `false` when this direction needs no more.
+    fn on_data(
+        &mut self,
+        ctx: StreamCtx,
+        state: &mut ConnState,
+        offset: u64,
+        data: &[u8],
+        out: &mut Vec<Event>,
+    ) -> bool;
     /// A UDP datagram.
     fn on_datagram(&mut self, dgram: &Datagram<'_>, out: &mut Vec<Event>) {
         let _ = (dgram, out);
     }
-    /// The connection ended; `rec` is its final record (emitted right after). Drop any state.
-    fn on_end(&mut self, rec: &ConnRecord, out: &mut Vec<Event>) {
-        let _ = (rec, out);
+    /// The connection ended; `rec` is its final record (emitted right after) and `state` what
+    /// [`StreamHandler::on_data`] left in its [`ConnState`].
+    fn on_end(&mut self, rec: &ConnRecord, state: ConnState, out: &mut Vec<Event>) {
+        let _ = (rec, state, out);
     }
     /// Time moved to `now` (packet time): expire what waited too long.
     fn on_time(&mut self, now: Timestamp, out: &mut Vec<Event>) {
@@ -179,6 +192,8 @@ struct Flow {
     icmp: Option<Box<IcmpNote>>,
     vlan: Option<u16>,
     l4: L4,
+    /// The stream handler's state for this connection.
+    app: ConnState,
 }
 
 /// The analysis engine. See the module docs.
@@ -669,6 +684,7 @@ impl Core {
                     icmp: None,
                     vlan: ctx.vlan,
                     l4,
+                    app: None,
                 };
                 let (slot, evicted) = table.insert(key, flow, ctx.ts, class);
                 if let Some((k, old)) = evicted {
@@ -722,6 +738,7 @@ impl Core {
         };
         let mut new_class = None;
         let mut closed_now = false;
+        let app_state = &mut flow.app;
         match (&mut flow.l4, &t) {
             (L4::Tcp(conn), Transport::Tcp(seg)) => {
                 let was_finished = conn.is_finished();
@@ -777,7 +794,7 @@ impl Core {
                             r.segment(o.data_offset, seg.payload, stream_depth, |off, bytes| {
                                 if keep {
                                     let n = out.len();
-                                    keep = h.on_data(sctx, off, bytes, out);
+                                    keep = h.on_data(sctx, app_state, off, bytes, out);
                                     restamp(out, n, frame);
                                 }
                             });
@@ -944,16 +961,17 @@ fn note_icmp(
 fn end_of(
     handler: &mut Option<Box<dyn StreamHandler + Send>>,
     key: FlowKey,
-    flow: Flow,
+    mut flow: Flow,
     at: Timestamp,
     frame: u64,
     end: EndReason,
     out: &mut Vec<Event>,
 ) {
+    let state = flow.app.take();
     let ev = end_event(key, flow, at, frame, end);
     if let (Some(h), EventKind::ConnEnd(rec)) = (handler.as_deref_mut(), &ev.kind) {
         let n = out.len();
-        h.on_end(rec, out);
+        h.on_end(rec, state, out);
         restamp(out, n, frame);
     }
     out.push(ev);

@@ -1,14 +1,21 @@
 //! Inputs the fuzzers (`fuzz/`) found, replayed through the same harness as
 //! `fuzz/fuzz_targets/engine.rs`, so they stay fixed.
 
-use tidysniff_core::engine::{Engine, EngineConfig, StreamCtx, StreamHandler};
+use tidysniff_core::engine::{ConnState, Engine, EngineConfig, StreamCtx, StreamHandler};
 use tidysniff_core::event::Event;
 use tidysniff_core::source::{LinkType, Packet};
 use tidysniff_core::time::Timestamp;
 
 struct Sink;
 impl StreamHandler for Sink {
-    fn on_data(&mut self, _: StreamCtx, _: u64, _: &[u8], _: &mut Vec<Event>) -> bool {
+    fn on_data(
+        &mut self,
+        _: StreamCtx,
+        _: &mut ConnState,
+        _: u64,
+        _: &[u8],
+        _: &mut Vec<Event>,
+    ) -> bool {
         true
     }
 }

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-use tidysniff_core::engine::{Engine, EngineConfig, StreamCtx, StreamHandler};
+use tidysniff_core::engine::{ConnState, Engine, EngineConfig, StreamCtx, StreamHandler};
 use tidysniff_core::event::{Event, EventKind};
 use tidysniff_core::flow::{Dir, Uid};
 use tidysniff_core::source::{CaptureReader, PacketSource, SourceEvent};
@@ -15,7 +15,14 @@ type Streams = std::sync::Arc<std::sync::Mutex<HashMap<(Uid, Dir), Vec<u8>>>>;
 struct Collect(Streams);
 
 impl StreamHandler for Collect {
-    fn on_data(&mut self, ctx: StreamCtx, offset: u64, data: &[u8], _out: &mut Vec<Event>) -> bool {
+    fn on_data(
+        &mut self,
+        ctx: StreamCtx,
+        _state: &mut ConnState,
+        offset: u64,
+        data: &[u8],
+        _out: &mut Vec<Event>,
+    ) -> bool {
         let mut m = self.0.lock().unwrap();
         let v = m.entry((ctx.uid, ctx.dir)).or_default();
         assert_eq!(v.len() as u64, offset, "bytes must arrive in order, once");

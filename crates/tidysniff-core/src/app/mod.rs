@@ -8,12 +8,10 @@
 
 use std::net::SocketAddr;
 
-use rustc_hash::FxHashMap;
-
 use crate::dns::{
     self, DnsConfig, DnsTcpFramer, DnsTracker, DnsTransaction, IpFacts, PacketMeta, TcpFrame,
 };
-use crate::engine::{Datagram, StreamCtx, StreamHandler};
+use crate::engine::{ConnState, Datagram, StreamCtx, StreamHandler};
 use crate::event::{ConnRecord, EndReason, Event, EventKind};
 use crate::flow::{Dir, Endpoint, Uid};
 use crate::http::{self, HttpEvent, HttpLimits, HttpState};
@@ -102,7 +100,6 @@ enum Parser {
 /// The application layer (see the module docs).
 pub struct AppLayer {
     cfg: AppConfig,
-    conns: FxHashMap<Uid, Parser>,
     dns: DnsTracker,
     dns_out: Vec<DnsTransaction>,
     http_out: Vec<HttpEvent>,
@@ -142,7 +139,6 @@ impl AppLayer {
         AppLayer {
             dns: DnsTracker::new(cfg.dns),
             cfg,
-            conns: FxHashMap::default(),
             dns_out: Vec::new(),
             http_out: Vec::new(),
         }
@@ -222,8 +218,20 @@ impl AppLayer {
 }
 
 impl StreamHandler for AppLayer {
-    fn on_data(&mut self, ctx: StreamCtx, offset: u64, data: &[u8], out: &mut Vec<Event>) -> bool {
-        let parser = self.conns.entry(ctx.uid).or_insert(Parser::Probing);
+    fn on_data(
+        &mut self,
+        ctx: StreamCtx,
+        state: &mut ConnState,
+        offset: u64,
+        data: &[u8],
+        out: &mut Vec<Event>,
+    ) -> bool {
+        let Some(parser) = state
+            .get_or_insert_with(|| Box::new(Parser::Probing))
+            .downcast_mut::<Parser>()
+        else {
+            return false;
+        };
         if let Parser::Probing = parser {
             // Either port: a capture that starts mid-connection may have the sides reversed.
             *parser = if DNS_TCP_PORTS.contains(&ctx.resp.port)
@@ -321,10 +329,11 @@ impl StreamHandler for AppLayer {
         }
     }
 
-    fn on_end(&mut self, rec: &ConnRecord, out: &mut Vec<Event>) {
-        let Some(parser) = self.conns.remove(&rec.uid) else {
+    fn on_end(&mut self, rec: &ConnRecord, state: ConnState, out: &mut Vec<Event>) {
+        let Some(Ok(parser)) = state.map(|b| b.downcast::<Parser>()) else {
             return;
         };
+        let parser = *parser;
         let ctx = StreamCtx {
             uid: rec.uid,
             dir: Dir::Orig,
