@@ -346,7 +346,7 @@ impl ClientHelloInfo {
         if self.truncated {
             return String::new();
         }
-        ja4(self, self.ja4_alpn).0
+        ja4_parts(self, self.ja4_alpn).hashed()
     }
 
     /// JA4_r, the raw (unhashed, sorted) form of [`ClientHelloInfo::ja4`]; empty when `truncated`.
@@ -354,12 +354,52 @@ impl ClientHelloInfo {
         if self.truncated {
             return String::new();
         }
-        ja4(self, self.ja4_alpn).1
+        ja4_parts(self, self.ja4_alpn).raw()
     }
 }
 
-/// JA4 and JA4_r (FoxIO JA4 specification, TLS over TCP).
+/// JA4 and JA4_r together (tests).
+#[cfg(test)]
 fn ja4(info: &ClientHelloInfo, alpn: [u8; 2]) -> (String, String) {
+    let p = ja4_parts(info, alpn);
+    (p.hashed(), p.raw())
+}
+
+/// The three sections of JA4: `a` (protocol, version, SNI, counts, ALPN), and the sorted raw lists
+/// that `b` and `c` hash (empty lists hash to zeros).
+struct Ja4Parts {
+    a: String,
+    b_raw: String,
+    c_raw: String,
+    no_ciphers: bool,
+    no_exts: bool,
+}
+
+impl Ja4Parts {
+    /// JA4: `a_sha(b)_sha(c)`.
+    fn hashed(&self) -> String {
+        let zero = "000000000000";
+        let b = if self.no_ciphers {
+            zero.to_string()
+        } else {
+            hash12(&self.b_raw)
+        };
+        let c = if self.no_exts {
+            zero.to_string()
+        } else {
+            hash12(&self.c_raw)
+        };
+        [self.a.as_str(), &b, &c].join("_")
+    }
+
+    /// JA4_r: `a_b_c` unhashed.
+    fn raw(&self) -> String {
+        [self.a.as_str(), &self.b_raw, &self.c_raw].join("_")
+    }
+}
+
+/// The sections of JA4 and JA4_r (FoxIO JA4 specification, TLS over TCP).
+fn ja4_parts(info: &ClientHelloInfo, alpn: [u8; 2]) -> Ja4Parts {
     let version = if info.extensions.contains(&ext::SUPPORTED_VERSIONS) {
         info.supported_versions
             .iter()
@@ -423,26 +463,13 @@ fn ja4(info: &ClientHelloInfo, alpn: [u8; 2]) -> (String, String) {
         c_raw.push('_');
         hex_list(&mut c_raw, sigs);
     }
-    let zero = "000000000000";
-    let b = if ciphers.is_empty() {
-        zero.to_string()
-    } else {
-        hash12(&b_raw)
-    };
-    let c = if hashed_exts.is_empty() {
-        zero.to_string()
-    } else {
-        hash12(&c_raw)
-    };
-    let mut fp = String::with_capacity(a.len() + 26);
-    for part in [a.as_str(), "_", &b, "_", &c] {
-        fp.push_str(part);
+    Ja4Parts {
+        a,
+        b_raw,
+        c_raw,
+        no_ciphers: ciphers.is_empty(),
+        no_exts: hashed_exts.is_empty(),
     }
-    let mut raw = String::with_capacity(a.len() + b_raw.len() + c_raw.len() + 2);
-    for part in [a.as_str(), "_", &b_raw, "_", &c_raw] {
-        raw.push_str(part);
-    }
-    (fp, raw)
 }
 
 /// Appends `n` (< 100) as two decimal digits.
