@@ -615,6 +615,19 @@ impl Core {
         let (key, src_is_lo) = FlowKey::new(src, dst, proto);
 
         let mut slot = table.get(&key);
+        // Idle past its timeout but not swept yet (sweeps run once a second and find an idle
+        // flow up to a relink granularity late): this packet starts a new flow, as it would
+        // have after the sweep.
+        if let Some(s) = slot.filter(|&s| table.is_idle(s, ctx.ts)) {
+            if let Some((k, old)) = table.remove(s) {
+                let reason = match &old.l4 {
+                    L4::Tcp(c) if c.is_finished() => EndReason::Closed,
+                    _ => EndReason::Idle,
+                };
+                end_of(handler, k, old, ctx.ts, frame, reason, out);
+            }
+            slot = None;
+        }
         if let (None, Transport::Tcp(seg), false) = (slot, &t, tombs.is_empty()) {
             if let Some(tomb) = tombs.get(&key) {
                 // Reported already: a late packet is absorbed; a SYN with a new ISN reuses the port.

@@ -4,9 +4,12 @@
 //! Bounds: at most `max_flows` entries. Inserting into a full table evicts the entry seen least
 //! recently (over all classes) and hands it back so its final record can still be emitted.
 //! Expiry runs on packet time ([`FlowTable::expire`]). To keep the per-packet cost to a field
-//! write, an entry is moved to the front of its list at most once per [`RELINK_GRANULARITY`] of
-//! packet time; expiry double-checks the real last-seen time before removing, so a flow is never
-//! expired early, and eviction order is least-recently-seen to within that granularity.
+//! write, an entry is moved to the front of its list at most once per relink granularity of its
+//! class (a sixteenth of the class timeout, at least [`RELINK_GRANULARITY`]; moving it on every
+//! packet costs two cache misses on its list neighbours). Expiry checks the real last-seen time,
+//! so a flow is expired neither early nor late (to within the sweep interval;
+//! [`FlowTable::is_idle`] answers exactly, for the packet that finds one). Eviction of a full
+//! table takes the least recently seen entry to within the granularity.
 
 use super::FlowKey;
 use crate::time::{Duration, Timestamp};
@@ -17,8 +20,14 @@ pub type Slot = u32;
 
 const NIL: Slot = Slot::MAX;
 
-/// How stale an entry's list position may get before a packet moves it to the front.
+/// The least a class's relink granularity may be: how stale an entry's list position may get
+/// before a packet moves it to the front.
 pub const RELINK_GRANULARITY: Duration = Duration(1_000_000_000);
+
+/// A class's relink granularity: a sixteenth of its timeout, at least [`RELINK_GRANULARITY`].
+fn relink_granularity(timeout: Duration) -> Duration {
+    Duration((timeout.0 / 16).max(RELINK_GRANULARITY.0))
+}
 
 /// Limits of a [`FlowTable`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,6 +67,7 @@ pub struct FlowTable<V> {
     free: Vec<Slot>,
     lists: Vec<List>,
     timeouts: Vec<Duration>,
+    relink: Vec<Duration>,
     max_flows: usize,
     len: usize,
 }
@@ -85,6 +95,7 @@ impl<V> FlowTable<V> {
                 };
                 timeouts.len()
             ],
+            relink: timeouts.iter().map(|t| relink_granularity(*t)).collect(),
             timeouts,
             max_flows,
             len: 0,
@@ -242,11 +253,29 @@ impl<V> FlowTable<V> {
         if ts > e.last_ts {
             e.last_ts = ts;
         }
-        if ts.since(e.linked_ts) >= RELINK_GRANULARITY {
+        let granularity = self
+            .relink
+            .get(usize::from(e.class))
+            .copied()
+            .unwrap_or(RELINK_GRANULARITY);
+        if ts.since(e.linked_ts) >= granularity {
             self.unlink(slot);
             self.entries[slot as usize].linked_ts = ts;
             self.push_front(slot);
         }
+    }
+
+    /// True when a live `slot` has been idle for at least its class timeout at `now`: a packet
+    /// that finds it belongs to a new flow, even if no sweep has removed it yet.
+    #[inline]
+    pub fn is_idle(&self, slot: Slot, now: Timestamp) -> bool {
+        self.entries.get(slot as usize).is_some_and(|e| {
+            e.value.is_some()
+                && self
+                    .timeouts
+                    .get(usize::from(e.class))
+                    .is_some_and(|t| now.since(e.last_ts) >= *t)
+        })
     }
 
     /// Moves `slot` to another timeout class.
@@ -280,28 +309,26 @@ impl<V> FlowTable<V> {
     }
 
     /// Removes every entry idle for at least its class timeout at `now`, oldest first.
+    ///
+    /// A list is in link order, and an entry is seen at most its class granularity after it was
+    /// linked (a later packet relinks it), so the walk from the tail stops at the first entry
+    /// linked less than a timeout ago; entries linked earlier but seen since stay where they are
+    /// (moving them to the front would put them behind newer entries and expire them late).
     pub fn expire(&mut self, now: Timestamp, mut out: impl FnMut(FlowKey, V)) {
         for class in 0..self.lists.len() {
             let timeout = self.timeouts[class];
-            loop {
-                let tail = self.lists[class].tail;
-                let Some(e) = self.entries.get(tail as usize) else {
-                    break;
-                };
+            let mut at = self.lists[class].tail;
+            while let Some(e) = self.entries.get(at as usize) {
                 if now.since(e.linked_ts) < timeout {
                     break;
                 }
-                if now.since(e.last_ts) < timeout {
-                    // Seen since it was last linked: move it to where it belongs.
-                    let last = e.last_ts;
-                    self.unlink(tail);
-                    self.entries[tail as usize].linked_ts = last;
-                    self.push_front(tail);
-                    continue;
+                let newer = e.prev;
+                if now.since(e.last_ts) >= timeout {
+                    if let Some((k, v)) = self.remove(at) {
+                        out(k, v);
+                    }
                 }
-                if let Some((k, v)) = self.remove(tail) {
-                    out(k, v);
-                }
+                at = newer;
             }
         }
     }
@@ -439,6 +466,30 @@ mod tests {
         assert_eq!(out, vec![2, 1, 3]);
         assert!(t.is_empty());
         assert!(t.value_mut(s2).is_none());
+    }
+
+    #[test]
+    fn entry_seen_soon_after_linking_expires_on_time_behind_newer_entries() {
+        let mut t = table(100);
+        // Linked at 0 s, seen again at 2 s (under the 3.75 s granularity of a 60 s class).
+        let s1 = t.insert(key(1), 1, secs(0), 0).0;
+        t.touch(s1, secs(2));
+        // Newer entries, one of them active until 100 s.
+        t.insert(key(2), 2, secs(30), 0);
+        let s3 = t.insert(key(3), 3, secs(31), 0).0;
+        t.touch(s3, secs(100));
+        let mut out = vec![];
+        t.expire(secs(61), |_, v| out.push(v));
+        assert!(out.is_empty(), "{out:?}");
+        assert!(!t.is_idle(s1, secs(61)) && t.is_idle(s1, secs(62)));
+        t.expire(secs(62), |_, v| out.push(v));
+        assert_eq!(out, vec![1]);
+        t.expire(secs(90), |_, v| out.push(v));
+        assert_eq!(out, vec![1, 2]);
+        t.expire(secs(159), |_, v| out.push(v));
+        assert_eq!(out, vec![1, 2]);
+        t.expire(secs(160), |_, v| out.push(v));
+        assert_eq!(out, vec![1, 2, 3]);
     }
 
     #[test]
