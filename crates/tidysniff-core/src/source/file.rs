@@ -219,6 +219,8 @@ pub struct CaptureReader<R: Read> {
     /// a lookahead callback, and how many records lie between the position and it.
     ahead_abs: u64,
     ahead_n: usize,
+    /// Absolute offset up to which the buffer has been prefetched ahead of the lookahead.
+    prefetched_abs: u64,
     /// Read-ahead mode: a thread reads the input into chunks (see [`CaptureReader::read_ahead`]).
     feed: Option<ChunkFeed>,
 }
@@ -230,6 +232,9 @@ const CHUNK_RESERVE: usize = 64 * 1024;
 const CHUNK_LEN: usize = 1 << 20;
 /// Chunks in flight between the reading thread and the parser.
 const CHUNKS_IN_FLIGHT: usize = 4;
+
+/// How far past the lookahead the buffer is prefetched, in bytes.
+const BUFFER_PREFETCH: u64 = 4096;
 
 /// The parser's end of a read-ahead thread: filled chunks arrive with the number of bytes after
 /// the reserve; used ones go back for reuse.
@@ -344,6 +349,7 @@ impl<R: Read> CaptureReader<R> {
             last_ts: Timestamp(0),
             ahead_abs: 0,
             ahead_n: 0,
+            prefetched_abs: 0,
             feed,
         };
         let avail = r.fill(4)?;
@@ -628,6 +634,23 @@ impl<R: Read> CaptureReader<R> {
             f(h.linktype, data);
             self.ahead_abs += (hlen + incl) as u64;
             self.ahead_n += 1;
+            // The chunk was filled by the read-ahead thread on another core: start loading the
+            // next few KiB here, so the record headers read next are not each a cache miss.
+            let target = self.ahead_abs.saturating_add(BUFFER_PREFETCH);
+            let mut pf = self.prefetched_abs.max(self.ahead_abs);
+            while pf < target {
+                let Some(b) = pf
+                    .checked_sub(self.base)
+                    .and_then(|o| usize::try_from(o).ok())
+                    .and_then(|o| self.buf.get(o..self.end))
+                    .and_then(|b| b.first())
+                else {
+                    break;
+                };
+                tidysniff_prefetch::read(b);
+                pf += 64;
+            }
+            self.prefetched_abs = pf;
         }
     }
 
