@@ -35,7 +35,14 @@ pub struct BenchOpts {
     /// TCP flows active at once.
     pub flows: usize,
     pub seed: u64,
+    /// Link rate the timestamps follow, in Mbit/s (each packet's gap is its size at this rate,
+    /// jittered). At the default a 1 GiB capture spans about 7 minutes, longer than every idle
+    /// timeout of the analyzer, so its flow table reaches the steady state of the traffic mix.
+    pub mbps: u64,
 }
+
+/// Default of [`BenchOpts::mbps`].
+pub const DEFAULT_MBPS: u64 = 20;
 
 #[derive(Clone, Debug, Default)]
 pub struct BenchStats {
@@ -140,6 +147,7 @@ struct Gen<W: Write + Send + 'static> {
     buf: Vec<u8>,
     total: u64,
     target: u64,
+    mbps: u64,
     stats: BenchStats,
     blocks: Vec<Vec<u8>>,
     block_sums: Vec<u64>,
@@ -191,6 +199,7 @@ pub fn run<W: Write + Send + 'static>(opts: &BenchOpts, out: W) -> io::Result<(B
         buf: Vec::with_capacity(CHUNK + 65_536),
         total: 0,
         target: opts.bytes,
+        mbps: opts.mbps.max(1),
         stats: BenchStats::default(),
         blocks,
         block_sums,
@@ -395,7 +404,9 @@ impl<W: Write + Send + 'static> Gen<W> {
     fn account(&mut self, wire_len: usize) {
         self.total += 16 + wire_len as u64;
         self.stats.packets += 1;
-        self.now += 1_000 + u64::from(self.rng.below(3)) * 1_000;
+        // The packet's time on the wire at `mbps` (ns = bits * 1000 / Mbit/s), times 0.5, 1 or 1.5.
+        let ns = (16 + wire_len as u64) * 8_000 / self.mbps;
+        self.now += ns * (1 + u64::from(self.rng.below(3))) / 2;
     }
 
     #[allow(clippy::too_many_arguments)]

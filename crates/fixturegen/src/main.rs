@@ -7,7 +7,7 @@ use std::process::ExitCode;
 const USAGE: &str = "usage:
   fixturegen fixtures <DIR>
       write every fixture capture, README.md and expected_conns.tsv into DIR
-  fixturegen bench --bytes <N> [--flows 50000] [--seed 1] <OUT.pcap>
+  fixturegen bench --bytes <N> [--flows 50000] [--seed 1] [--mbps 20] <OUT.pcap>
       write a benchmark capture of at least N bytes (N may end in K, M, G, T)";
 
 fn main() -> ExitCode {
@@ -47,6 +47,7 @@ fn bench_cmd(args: &[String]) -> Result<(), String> {
         bytes: 0,
         flows: 50_000,
         seed: 1,
+        mbps: bench::DEFAULT_MBPS,
     };
     let mut bytes = None;
     let mut out = None;
@@ -63,12 +64,16 @@ fn bench_cmd(args: &[String]) -> Result<(), String> {
             }
             "--flows" => opts.flows = value("--flows")?.parse().map_err(|_| "bad --flows")?,
             "--seed" => opts.seed = value("--seed")?.parse().map_err(|_| "bad --seed")?,
+            "--mbps" => opts.mbps = value("--mbps")?.parse().map_err(|_| "bad --mbps")?,
             s if s.starts_with('-') => return Err(format!("unknown option {s}\n{USAGE}")),
             s if out.is_none() => out = Some(PathBuf::from(s)),
             s => return Err(format!("unexpected argument {s}\n{USAGE}")),
         }
     }
     opts.bytes = bytes.ok_or(format!("--bytes is required\n{USAGE}"))?;
+    if opts.mbps == 0 {
+        return Err("--mbps must be at least 1".into());
+    }
     if opts.flows == 0 {
         return Err("--flows must be at least 1".into());
     }

@@ -571,6 +571,7 @@ fn bench_is_deterministic_valid_and_stops_at_a_boundary() {
         bytes: 3 << 20,
         flows: 100,
         seed: 7,
+        mbps: bench::DEFAULT_MBPS,
     };
     let (s1, a) = bench::run(&opts, Vec::new()).unwrap();
     let (_, b) = bench::run(&opts, Vec::new()).unwrap();
@@ -585,6 +586,13 @@ fn bench_is_deterministic_valid_and_stops_at_a_boundary() {
     let udp_share = n.udp as f64 / recs.len() as f64;
     assert!((0.03..0.07).contains(&udp_share), "DNS share {udp_share}");
     assert!(recs.windows(2).all(|w| w[0].ts_ns < w[1].ts_ns));
+    // Paced at the link rate: the capture spans its bits at `mbps` (within 5 %).
+    let span_s = (recs.last().unwrap().ts_ns - recs[0].ts_ns) as f64 / 1e9;
+    let want_s = a.len() as f64 * 8.0 / (opts.mbps as f64 * 1e6);
+    assert!(
+        (span_s / want_s - 1.0).abs() < 0.05,
+        "spans {span_s} s, want {want_s} s"
+    );
     // Mostly MSS-sized server data.
     let full = recs
         .iter()
