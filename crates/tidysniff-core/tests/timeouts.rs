@@ -34,7 +34,7 @@ fn ends(events: &[Event]) -> Vec<(u16, EndReason, u64, i64)> {
                 r.orig.port,
                 r.end,
                 r.orig_stats.pkts,
-                e.ts.since(Timestamp::from_secs_nanos(1_700_000_000, 0)).0 as i64 / 1_000_000,
+                e.ts.since(Timestamp::from_secs_nanos(1_700_000_000, 0)).0 / 1_000_000,
             )),
             _ => None,
         })
