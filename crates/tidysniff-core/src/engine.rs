@@ -38,6 +38,11 @@ pub struct EngineConfig {
     pub weird_burst: u64,
     /// Bytes of each TCP direction reassembled and handed to the [`StreamHandler`] (0: none).
     pub stream_depth: u32,
+    /// Emit the per-packet flow events ([`EventKind::FlowStart`], `TcpSyn`, `TcpSynAck`,
+    /// `TcpEstablished`, `TcpRst`, `TcpAfterRst`, `TcpFin`). Off when only records are wanted
+    /// (`ConnEnd`, ICMP errors, weirds and the stream handler's events still come), as in Zeek,
+    /// which raises no event without a handler: about seven fewer events a connection.
+    pub flow_events: bool,
 }
 
 impl Default for EngineConfig {
@@ -51,6 +56,7 @@ impl Default for EngineConfig {
             defrag: DefragConfig::default(),
             weird_burst: 100,
             stream_depth: 0,
+            flow_events: true,
         }
     }
 }
@@ -224,6 +230,7 @@ struct Core {
     handler: Option<Box<dyn StreamHandler + Send>>,
     stream_depth: u64,
     weird_burst: u64,
+    flow_events: bool,
 }
 
 /// Where a transport segment came from, for flow accounting.
@@ -253,6 +260,7 @@ impl Engine {
                 stats: Stats::default(),
                 handler: None,
                 stream_depth: u64::from(cfg.stream_depth),
+                flow_events: cfg.flow_events,
                 weird_burst: cfg.weird_burst,
             },
             defrag: Defragmenter::new(cfg.defrag.clone()),
@@ -569,6 +577,7 @@ impl Core {
             handler,
             stream_depth,
             weird_burst,
+            flow_events,
         } = self;
         let (stream_depth, weird_burst) = (*stream_depth, *weird_burst);
         let ip = ctx.ip;
@@ -705,13 +714,15 @@ impl Core {
                     end_of(handler, k, old, ctx.ts, frame, EndReason::Evicted, out);
                 }
                 stats.peak_flows = stats.peak_flows.max(table.len() as u64);
-                out.push(Event {
-                    ts: ctx.ts,
-                    frame,
-                    uid: Some(uid),
-                    dir: Dir::Orig,
-                    kind: EventKind::FlowStart { orig, resp, proto },
-                });
+                if *flow_events {
+                    out.push(Event {
+                        ts: ctx.ts,
+                        frame,
+                        uid: Some(uid),
+                        dir: Dir::Orig,
+                        kind: EventKind::FlowStart { orig, resp, proto },
+                    });
+                }
                 slot
             }
         };
@@ -763,16 +774,16 @@ impl Core {
                     dir,
                     kind,
                 };
-                if let Some(count) = o.syn {
+                if let (Some(count), true) = (o.syn, *flow_events) {
                     out.push(ev(EventKind::TcpSyn { count }));
                 }
-                if let Some(count) = o.syn_ack {
+                if let (Some(count), true) = (o.syn_ack, *flow_events) {
                     out.push(ev(EventKind::TcpSynAck { count }));
                 }
-                if o.established {
+                if o.established && *flow_events {
                     out.push(ev(EventKind::TcpEstablished { rtt: conn.rtt }));
                 }
-                if o.rst {
+                if o.rst && *flow_events {
                     out.push(ev(EventKind::TcpRst(RstFacts {
                         ttl: ip.ttl,
                         ip_id: ip.ip_id,
@@ -785,10 +796,10 @@ impl Core {
                         nth: o.rst_nth,
                     })));
                 }
-                if o.after_rst {
+                if o.after_rst && *flow_events {
                     out.push(ev(EventKind::TcpAfterRst));
                 }
-                if o.fin {
+                if o.fin && *flow_events {
                     out.push(ev(EventKind::TcpFin));
                 }
                 if let (Some(_), Some(h)) = (o.data, handler.as_deref_mut()) {

@@ -36,8 +36,12 @@ struct Run {
 
 impl Run {
     fn new() -> Self {
+        Self::with(EngineConfig::default())
+    }
+
+    fn with(cfg: EngineConfig) -> Self {
         Run {
-            engine: Engine::new(EngineConfig::default()),
+            engine: Engine::new(cfg),
             events: Vec::new(),
             ms: 0,
         }
@@ -154,4 +158,43 @@ fn tombstones_expire_after_the_linger_time() {
         .is_empty());
     assert_eq!(r.engine.stats().after_close, 0);
     assert_eq!(r.engine.active_flows(), 1);
+}
+
+#[test]
+fn without_flow_events_only_the_record_comes() {
+    let kinds = |flow_events| {
+        let mut r = Run::with(EngineConfig {
+            flow_events,
+            ..EngineConfig::default()
+        });
+        assert_eq!(
+            close(&mut r, 40_004, 1_000, true),
+            vec![(EndReason::Closed, 5, 2)]
+        );
+        let names: Vec<String> = r
+            .events
+            .iter()
+            .map(|e| {
+                format!("{:?}", e.kind)
+                    .split([' ', '('])
+                    .next()
+                    .unwrap_or("")
+                    .to_string()
+            })
+            .collect();
+        names
+    };
+    assert_eq!(
+        kinds(true),
+        [
+            "FlowStart",
+            "TcpSyn",
+            "TcpSynAck",
+            "TcpEstablished",
+            "TcpFin",
+            "TcpFin",
+            "ConnEnd"
+        ]
+    );
+    assert_eq!(kinds(false), ["ConnEnd"]);
 }

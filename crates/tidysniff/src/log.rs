@@ -124,6 +124,8 @@ pub fn run(args: LogArgs) -> anyhow::Result<ExitCode> {
         engine: EngineConfig {
             max_flows: args.max_flows,
             stream_depth,
+            // Records only: the per-packet TCP events would be made and dropped.
+            flow_events: false,
             ..EngineConfig::default()
         },
         shards,
