@@ -2,13 +2,16 @@
 //!
 //! `cargo +nightly fuzz run capture_reader` (from `fuzz/`). The reader gets the input through a
 //! reader that returns a few bytes per `read` call, chosen by the input's first byte, so that the
-//! streaming paths (compaction, growth, records split across reads) are fuzzed as well.
+//! streaming paths (compaction, growth, records split across reads) are fuzzed as well. With bit
+//! 0x40 of that byte the input goes through the read-ahead thread with flow hints (its record
+//! walker, the hinted lookahead and `Engine::flow_hint` on every record).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use std::io::Read;
+use tidysniff_core::engine::Engine;
 use tidysniff_core::source::file::CaptureReader;
-use tidysniff_core::source::{PacketSource, SourceEvent};
+use tidysniff_core::source::{Ahead, PacketSource, SourceEvent};
 
 /// Hands out at most `chunk` bytes per call.
 struct Chunked<'a> {
@@ -25,6 +28,23 @@ impl Read for Chunked<'_> {
     }
 }
 
+/// [`Chunked`] owning its bytes, for the read-ahead thread.
+struct OwnedChunked {
+    data: Vec<u8>,
+    at: usize,
+    chunk: usize,
+}
+
+impl Read for OwnedChunked {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let rest = &self.data[self.at..];
+        let n = self.chunk.min(buf.len()).min(rest.len());
+        buf[..n].copy_from_slice(&rest[..n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
     let Some((&mode, input)) = data.split_first() else {
         return;
@@ -36,14 +56,30 @@ fuzz_target!(|data: &[u8]| {
         _ => 4096,
     };
     let buffer = if mode & 0x80 != 0 { 64 } else { 1 << 20 };
-    let Ok(mut reader) = CaptureReader::with_buffer_size(Chunked { data: input, chunk }, buffer)
-    else {
+    let opened = if mode & 0x40 != 0 {
+        let owned = OwnedChunked {
+            data: input.to_vec(),
+            at: 0,
+            chunk,
+        };
+        CaptureReader::read_ahead_with_hints(owned, Engine::flow_hint)
+            .map(|r| Box::new(r) as Box<dyn Reader>)
+    } else {
+        CaptureReader::with_buffer_size(Chunked { data: input, chunk }, buffer)
+            .map(|r| Box::new(r) as Box<dyn Reader + '_>)
+    };
+    let Ok(mut reader) = opened else {
         return;
     };
     // Every record takes at least 12 bytes: more events than this is a loop.
     let limit = input.len() / 12 + 2;
     let mut n = 0;
     loop {
+        reader.lookahead(12, &mut |a| {
+            if let Ahead::Frame(lt, d) = a {
+                let _ = Engine::flow_hint(lt, d);
+            }
+        });
         match reader.next_event() {
             Ok(Some(SourceEvent::Packet(p))) => {
                 assert!(p.data.len() <= p.orig_len as usize);
@@ -60,3 +96,14 @@ fuzz_target!(|data: &[u8]| {
     }
     assert!(reader.bytes_read() <= input.len() as u64);
 });
+
+/// The reader's calls the target makes, whatever its input type.
+trait Reader: PacketSource {
+    fn bytes_read(&self) -> u64;
+}
+
+impl<R: Read> Reader for CaptureReader<R> {
+    fn bytes_read(&self) -> u64 {
+        CaptureReader::bytes_read(self)
+    }
+}

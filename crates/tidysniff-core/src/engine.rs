@@ -296,26 +296,33 @@ impl Engine {
     /// the cache (see [`FlowTable::prefetch_entry`]). Cheap, no effect on results; sources that can
     /// look ahead ([`crate::source::PacketSource::lookahead`]) call it a few packets early.
     pub fn prefetch(&mut self, linktype: LinkType, data: &[u8]) {
+        if let Some(h) = Engine::flow_hint(linktype, data) {
+            self.prefetch_hint(h);
+        }
+    }
+
+    /// The hint [`Engine::prefetch_hint`] takes for a packet: the flow table's hash of its flow
+    /// key, for TCP and UDP that is not fragmented (`None` otherwise). Pure, so a read-ahead
+    /// thread computes it while the engine works on earlier packets
+    /// ([`crate::source::CaptureReader::read_ahead_with_hints`]).
+    pub fn flow_hint(linktype: LinkType, data: &[u8]) -> Option<u64> {
         if linktype == LinkType::ETHERNET {
             if let Some(key) = ethernet_key(data) {
-                self.prefetch_key(&key);
-                return;
+                return Some(FlowTable::<Flow>::hash_of(&key));
             }
         }
         let Ok(Decoded::Ip { packet, .. }) = decode::decode_frame(linktype, data) else {
-            return;
+            return None;
         };
         if packet.fragment.is_some() {
-            return;
+            return None;
         }
         let proto = match packet.ip.protocol {
             6 => Proto::Tcp,
             17 => Proto::Udp,
-            _ => return,
+            _ => return None,
         };
-        let Some(p) = packet.payload.get(..4) else {
-            return;
-        };
+        let p = packet.payload.get(..4)?;
         let src = Endpoint {
             addr: packet.ip.src,
             port: u16::from_be_bytes([p[0], p[1]]),
@@ -324,14 +331,13 @@ impl Engine {
             addr: packet.ip.dst,
             port: u16::from_be_bytes([p[2], p[3]]),
         };
-        let (key, _) = FlowKey::new(src, dst, proto);
-        self.prefetch_key(&key);
+        Some(FlowTable::<Flow>::hash_of(&FlowKey::new(src, dst, proto).0))
     }
 
-    /// Two stages: this packet's index bucket now; the entry of the packet
-    /// [`PREFETCH_STAGES`] hints earlier, whose bucket has arrived by now.
-    fn prefetch_key(&mut self, key: &FlowKey) {
-        let hash = self.core.table.key_hash(key);
+    /// Like [`Engine::prefetch`] with the packet's [`Engine::flow_hint`]. In two stages: this
+    /// packet's index bucket now; the entry of the packet [`PREFETCH_STAGES`] hints earlier,
+    /// whose bucket has arrived by now. A wrong hint costs a wasted prefetch, nothing else.
+    pub fn prefetch_hint(&mut self, hash: u64) {
         self.core.table.prefetch_bucket(hash);
         let i = self.prefetch_next % PREFETCH_STAGES;
         if self.prefetch_next >= PREFETCH_STAGES {

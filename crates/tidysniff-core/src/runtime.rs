@@ -13,7 +13,7 @@ use std::sync::mpsc;
 use crate::decode::{self, Decoded, Transport};
 use crate::engine::{Engine, EngineConfig, Stats, StreamHandler};
 use crate::event::{Event, EventKind};
-use crate::source::{LinkType, Packet, PacketSource, SourceError, SourceEvent};
+use crate::source::{Ahead, LinkType, Packet, PacketSource, SourceError, SourceEvent};
 use crate::time::Timestamp;
 
 /// Makes one stream handler per engine.
@@ -73,7 +73,10 @@ pub fn run<S: PacketSource + ?Sized, E>(
         loop {
             // Start loading the flow entries of the next few packets while this one is analyzed:
             // the flow-table miss is most of a packet's cost on large tables (README, Performance).
-            source.lookahead(PREFETCH_AHEAD, &mut |lt, data| engine.prefetch(lt, data));
+            source.lookahead(PREFETCH_AHEAD, &mut |ahead| match ahead {
+                Ahead::Frame(lt, data) => engine.prefetch(lt, data),
+                Ahead::Hint(h) => engine.prefetch_hint(h),
+            });
             match source.next_event() {
                 Ok(Some(SourceEvent::Packet(p))) => {
                     failing = 0;

@@ -7,12 +7,14 @@ use std::sync::mpsc;
 
 use anyhow::Context;
 use tidysniff_core::app::{AppConfig, AppLayer, DEFAULT_STREAM_DEPTH};
-use tidysniff_core::engine::{EngineConfig, StreamHandler};
+use tidysniff_core::engine::{Engine, EngineConfig, StreamHandler};
 use tidysniff_core::event::{Event, EventKind};
 use tidysniff_core::flow::Uid;
 use tidysniff_core::report;
 use tidysniff_core::runtime::{self, RunConfig};
-use tidysniff_core::source::{CaptureReader, MergedSource, PacketSource, SourceError, SourceEvent};
+use tidysniff_core::source::{
+    Ahead, CaptureReader, MergedSource, PacketSource, SourceError, SourceEvent,
+};
 
 use crate::args::{Format, LogArgs, RecordType};
 
@@ -37,11 +39,7 @@ impl<S: PacketSource> PacketSource for Labeled<S> {
         r
     }
 
-    fn lookahead(
-        &mut self,
-        max_ahead: usize,
-        f: &mut dyn FnMut(tidysniff_core::source::LinkType, &[u8]),
-    ) {
+    fn lookahead(&mut self, max_ahead: usize, f: &mut dyn FnMut(Ahead<'_>)) {
         self.inner.lookahead(max_ahead, f)
     }
 }
@@ -97,7 +95,8 @@ pub fn open_sources_tee(
         } else {
             // Files are read by a thread of their own (the kernel's copy runs on another core).
             let f = std::fs::File::open(p).with_context(|| format!("{}", p.display()))?;
-            let r = CaptureReader::read_ahead(f).with_context(|| format!("{}", p.display()))?;
+            let r = CaptureReader::read_ahead_with_hints(f, Engine::flow_hint)
+                .with_context(|| format!("{}", p.display()))?;
             sources.push(Box::new(Labeled {
                 inner: r,
                 label: p.display().to_string(),

@@ -62,7 +62,6 @@ struct List {
 pub struct FlowTable<V> {
     // Hash tag + slot (8 bytes a bucket); keys live in the entries.
     map: super::index::Index,
-    hasher: FxBuildHasher,
     entries: Vec<Entry<V>>,
     free: Vec<Slot>,
     lists: Vec<List>,
@@ -83,7 +82,6 @@ impl<V> FlowTable<V> {
         FlowTable {
             // Grown by doubling up to the limit: a large limit costs nothing until used.
             map: super::index::Index::new(max_flows.min(1 << 15)),
-            hasher: FxBuildHasher,
             // Reserved once (address space only until used): growing by doubling would copy the
             // whole table and hold both copies at the peak.
             entries: Vec::with_capacity(max_flows),
@@ -114,8 +112,15 @@ impl<V> FlowTable<V> {
 
     #[inline]
     fn hash_key(&self, key: &FlowKey) -> u64 {
+        Self::hash_of(key)
+    }
+
+    /// The hash a table gives `key` (the same in every table: the hasher has no state), so
+    /// another thread can compute it ahead of time (see [`FlowTable::prefetch_bucket`]).
+    #[inline]
+    pub fn hash_of(key: &FlowKey) -> u64 {
         use core::hash::BuildHasher;
-        let h = self.hasher.hash_one(key);
+        let h = FxBuildHasher.hash_one(key);
         // Fx leaves the low bits (bucket index) weak for structured keys: fold the high bits in.
         h ^ (h >> 32)
     }

@@ -33,8 +33,9 @@
 //! [`SourceError::Io`] error consumes nothing and may be retried. No input makes the reader panic:
 //! every length read from the input is checked before it is used.
 
-use super::{LinkType, Packet, PacketSource, SourceError, SourceEvent};
+use super::{Ahead, LinkType, Packet, PacketSource, SourceError, SourceEvent};
 use crate::time::Timestamp;
+use std::collections::VecDeque;
 use std::io::{ErrorKind, Read};
 use std::path::Path;
 
@@ -221,6 +222,11 @@ pub struct CaptureReader<R: Read> {
     ahead_n: usize,
     /// Absolute offset up to which the buffer has been prefetched ahead of the lookahead.
     prefetched_abs: u64,
+    /// Read-ahead with hints: (input offset of a record, its hint) for the records of the chunks
+    /// taken so far that are not yet behind the position, and how many were passed on.
+    hints: VecDeque<(u64, u64)>,
+    hints_given: usize,
+    hinted: bool,
     /// Read-ahead mode: a thread reads the input into chunks (see [`CaptureReader::read_ahead`]).
     feed: Option<ChunkFeed>,
 }
@@ -236,11 +242,113 @@ const CHUNKS_IN_FLIGHT: usize = 4;
 /// How far past the lookahead the buffer is prefetched, in bytes.
 const BUFFER_PREFETCH: u64 = 4096;
 
-/// The parser's end of a read-ahead thread: filled chunks arrive with the number of bytes after
-/// the reserve; used ones go back for reuse.
+/// A filled chunk: the buffer, the number of bytes after the reserve, and the hints of the
+/// records that start in it (input offset, hint).
+type Filled = (Vec<u8>, usize, Vec<(u64, u64)>);
+
+/// The parser's end of a read-ahead thread: filled chunks arrive; used ones go back for reuse.
 struct ChunkFeed {
-    filled: std::sync::mpsc::Receiver<std::io::Result<(Vec<u8>, usize)>>,
+    filled: std::sync::mpsc::Receiver<std::io::Result<Filled>>,
     spare: std::sync::mpsc::Sender<Vec<u8>>,
+}
+
+/// The function a read-ahead thread applies to each classic-pcap record's link type and first
+/// bytes (at most [`HINT_BYTES`]; fewer when the record is shorter or cut by the chunk's end).
+pub type HintFn = fn(LinkType, &[u8]) -> Option<u64>;
+
+/// Bytes of a record a [`HintFn`] sees at most: enough for Ethernet with two VLAN tags, IPv6
+/// and the transport ports.
+pub const HINT_BYTES: usize = 128;
+
+/// Finds the records of a classic pcap input in the consecutive chunks the read-ahead thread
+/// reads, and applies the hint function to each. Independent of the parser: a hint is only a
+/// prefetch, so on anything unexpected (pcapng, a modified pcap, a record length above
+/// [`MAX_RECORD_LEN`]) the walk stops and the parser works as without hints.
+struct HintWalker {
+    hint: HintFn,
+    /// Input offset of the next chunk's first byte.
+    at: u64,
+    /// Input offset of the next record's header; `None` before the file header or once stopped.
+    next: Option<u64>,
+    big_endian: bool,
+    linktype: LinkType,
+    /// The bytes of the next record's header that earlier chunks held (from `next` on).
+    carry: Vec<u8>,
+}
+
+impl HintWalker {
+    fn new(hint: HintFn) -> Self {
+        HintWalker {
+            hint,
+            at: 0,
+            next: None,
+            big_endian: false,
+            linktype: LinkType(0),
+            carry: Vec::new(),
+        }
+    }
+
+    /// Walks the next chunk `d` of the input, appending (record offset, hint) to `out`.
+    fn walk(&mut self, d: &[u8], out: &mut Vec<(u64, u64)>) {
+        let start = self.at;
+        self.at = start.saturating_add(d.len() as u64);
+        let end = self.at;
+        if start == 0 {
+            // The file header: a classic pcap, either byte order, micro- or nanoseconds.
+            self.big_endian = match d.first_chunk::<4>() {
+                Some([0xd4, 0xc3, 0xb2, 0xa1] | [0x4d, 0x3c, 0xb2, 0xa1]) => false,
+                Some([0xa1, 0xb2, 0xc3, 0xd4] | [0xa1, 0xb2, 0x3c, 0x4d]) => true,
+                _ => return,
+            };
+            if d.len() < PCAP_HEADER_LEN {
+                return;
+            }
+            self.linktype = LinkType(rd32(d, 20, self.big_endian) as u16);
+            self.next = Some(PCAP_HEADER_LEN as u64);
+        }
+        let hlen = PCAP_RECORD_HEADER_LEN as u64;
+        while let Some(next) = self.next {
+            if next >= end {
+                return;
+            }
+            if next + hlen > end {
+                // The header is cut by the end of the chunk: keep its bytes for the next one.
+                if next >= start {
+                    self.carry.clear();
+                    self.carry
+                        .extend_from_slice(d.get((next - start) as usize..).unwrap_or(&[]));
+                } else {
+                    self.carry.extend_from_slice(d);
+                }
+                return;
+            }
+            let mut h = [0u8; PCAP_RECORD_HEADER_LEN];
+            for (i, b) in h.iter_mut().enumerate() {
+                let abs = next + i as u64;
+                let byte = if abs < start {
+                    self.carry.get((abs - next) as usize)
+                } else {
+                    d.get((abs - start) as usize)
+                };
+                *b = byte.copied().unwrap_or(0);
+            }
+            self.carry.clear();
+            let incl = u64::from(rd32(&h, 8, self.big_endian));
+            if incl > MAX_RECORD_LEN as u64 {
+                self.next = None;
+                return;
+            }
+            // The header ends in this chunk, so the data starts in it (or at its end).
+            let rel = (next + hlen).saturating_sub(start) as usize;
+            let take = (incl as usize).min(HINT_BYTES);
+            let data = d.get(rel..).unwrap_or(&[]);
+            let data = data.get(..take).unwrap_or(data);
+            if let Some(v) = (self.hint)(self.linktype, data) {
+                out.push((next, v));
+            }
+            self.next = Some(next + hlen + incl);
+        }
+    }
 }
 
 impl<R: Read> core::fmt::Debug for CaptureReader<R> {
@@ -266,16 +374,38 @@ impl CaptureReader<std::io::Empty> {
     /// never copies more than the part of one record that straddles two chunks. Each chunk is
     /// handed over as soon as a `read` returns, so pipes still stream.
     pub fn read_ahead<R: Read + Send + 'static>(reader: R) -> Result<Self, SourceError> {
+        Self::read_ahead_inner(reader, None)
+    }
+
+    /// Like [`CaptureReader::read_ahead`]; for a classic pcap input the reading thread also
+    /// applies `hint` to every record (see [`HintFn`]), and [`PacketSource::lookahead`] passes
+    /// those values ([`Ahead::Hint`]) instead of the packets, so the work of deriving them (for
+    /// the engine, [`crate::engine::Engine::flow_hint`]: parsing the headers and hashing the
+    /// flow key) runs on the reading thread's core. Other formats look ahead as before.
+    pub fn read_ahead_with_hints<R: Read + Send + 'static>(
+        reader: R,
+        hint: HintFn,
+    ) -> Result<Self, SourceError> {
+        Self::read_ahead_inner(reader, Some(HintWalker::new(hint)))
+    }
+
+    fn read_ahead_inner<R: Read + Send + 'static>(
+        reader: R,
+        walker: Option<HintWalker>,
+    ) -> Result<Self, SourceError> {
+        let hinted = walker.is_some();
         let (tx, filled) = std::sync::mpsc::sync_channel(CHUNKS_IN_FLIGHT);
         let (spare, spares) = std::sync::mpsc::channel::<Vec<u8>>();
         std::thread::Builder::new()
             .name("capture-read".into())
-            .spawn(move || read_chunks(reader, &tx, &spares))?;
-        Self::start(
+            .spawn(move || read_chunks(reader, &tx, &spares, walker))?;
+        let mut r = Self::start(
             std::io::empty(),
             Vec::new(),
             Some(ChunkFeed { filled, spare }),
-        )
+        )?;
+        r.hinted = hinted && matches!(r.format, CaptureFormat::Pcap { .. });
+        Ok(r)
     }
 }
 
@@ -283,8 +413,9 @@ impl CaptureReader<std::io::Empty> {
 /// (then the channel closes), an error (sent) or the parser is gone.
 fn read_chunks<R: Read>(
     mut reader: R,
-    tx: &std::sync::mpsc::SyncSender<std::io::Result<(Vec<u8>, usize)>>,
+    tx: &std::sync::mpsc::SyncSender<std::io::Result<Filled>>,
     spares: &std::sync::mpsc::Receiver<Vec<u8>>,
+    mut walker: Option<HintWalker>,
 ) {
     loop {
         let mut v = spares
@@ -300,7 +431,11 @@ fn read_chunks<R: Read>(
                 }
             }
         };
-        if n == 0 || tx.send(Ok((v, n))).is_err() {
+        let mut hints = Vec::new();
+        if let (Some(w), Some(d)) = (&mut walker, v.get(CHUNK_RESERVE..CHUNK_RESERVE + n)) {
+            w.walk(d, &mut hints);
+        }
+        if n == 0 || tx.send(Ok((v, n, hints))).is_err() {
             return;
         }
     }
@@ -350,6 +485,9 @@ impl<R: Read> CaptureReader<R> {
             ahead_abs: 0,
             ahead_n: 0,
             prefetched_abs: 0,
+            hints: VecDeque::new(),
+            hints_given: 0,
+            hinted: false,
             feed,
         };
         let avail = r.fill(4)?;
@@ -500,7 +638,7 @@ impl<R: Read> CaptureReader<R> {
     fn fill_from_chunks(&mut self, need: usize) -> Result<usize, SourceError> {
         while self.end - self.start < need && !self.eof {
             let Some(feed) = &self.feed else { break };
-            let (mut chunk, n) = match feed.filled.recv() {
+            let (mut chunk, n, hints) = match feed.filled.recv() {
                 Ok(Ok(c)) => c,
                 Ok(Err(e)) => return Err(SourceError::Io(e)),
                 Err(_) => {
@@ -508,6 +646,7 @@ impl<R: Read> CaptureReader<R> {
                     break;
                 }
             };
+            self.hints.extend(hints);
             let pending = self.end - self.start;
             let fits = pending <= CHUNK_RESERVE
                 && chunk.len() >= CHUNK_RESERVE
@@ -609,9 +748,12 @@ impl<R: Read> CaptureReader<R> {
     }
 
     /// See [`PacketSource::lookahead`]: walks buffered classic-pcap records ahead of the position.
-    fn lookahead_pcap(&mut self, max_ahead: usize, f: &mut dyn FnMut(LinkType, &[u8])) {
+    fn lookahead_pcap(&mut self, max_ahead: usize, f: &mut dyn FnMut(Ahead<'_>)) {
         if !matches!(self.format, CaptureFormat::Pcap { .. }) || self.done {
             return;
+        }
+        if self.hinted {
+            return self.lookahead_hints(max_ahead, f);
         }
         let cur = self.base.wrapping_add(self.start as u64);
         if self.ahead_abs < cur {
@@ -631,7 +773,7 @@ impl<R: Read> CaptureReader<R> {
             let Some(data) = head.get(hlen..hlen.saturating_add(incl)) else {
                 return;
             };
-            f(h.linktype, data);
+            f(Ahead::Frame(h.linktype, data));
             self.ahead_abs += (hlen + incl) as u64;
             self.ahead_n += 1;
             // The chunk was filled by the read-ahead thread on another core: start loading the
@@ -651,6 +793,36 @@ impl<R: Read> CaptureReader<R> {
                 pf += 64;
             }
             self.prefetched_abs = pf;
+        }
+    }
+
+    /// [`Self::lookahead_pcap`] with the read-ahead thread's hints: passes the hints of the next
+    /// `max_ahead` records and prefetches their first bytes (record header, link, IP and
+    /// transport headers) out of the chunk, which was written on the reading thread's core.
+    fn lookahead_hints(&mut self, max_ahead: usize, f: &mut dyn FnMut(Ahead<'_>)) {
+        let cur = self.base.wrapping_add(self.start as u64);
+        while self.hints.front().is_some_and(|&(at, _)| at < cur) {
+            self.hints.pop_front();
+            self.hints_given = self.hints_given.saturating_sub(1);
+        }
+        while self.hints_given < max_ahead {
+            let Some(&(at, hint)) = self.hints.get(self.hints_given) else {
+                return;
+            };
+            let first = at
+                .checked_sub(self.base)
+                .and_then(|o| usize::try_from(o).ok())
+                .and_then(|o| self.buf.get(o..self.end));
+            if let Some(b) = first {
+                // Every line of the first 81 bytes (lines are 64 bytes, so 40 apart hit each).
+                for off in [0, 40, 80] {
+                    if let Some(x) = b.get(off) {
+                        tidysniff_prefetch::read(x);
+                    }
+                }
+            }
+            f(Ahead::Hint(hint));
+            self.hints_given += 1;
         }
     }
 
@@ -746,7 +918,7 @@ impl<R: Read> PacketSource for CaptureReader<R> {
         Ok(self.next_packet()?.map(SourceEvent::Packet))
     }
 
-    fn lookahead(&mut self, max_ahead: usize, f: &mut dyn FnMut(LinkType, &[u8])) {
+    fn lookahead(&mut self, max_ahead: usize, f: &mut dyn FnMut(Ahead<'_>)) {
         self.lookahead_pcap(max_ahead, f)
     }
 }
@@ -1174,6 +1346,116 @@ mod tests {
         }
     }
 
+    /// A hint of the first four data bytes (None when fewer are given).
+    fn first4(_: LinkType, d: &[u8]) -> Option<u64> {
+        Some(u64::from(u32::from_le_bytes(*d.first_chunk::<4>()?)))
+    }
+
+    /// A capture whose records carry their number in their first four bytes, with sizes that
+    /// put record headers across chunk ends of every small size; and its record offsets.
+    fn numbered(be: bool, nanos: bool, n: u32) -> (Vec<u8>, Vec<u64>) {
+        let mut p = Pcap::new(be, nanos, 1);
+        let mut offsets = Vec::new();
+        for i in 0..n {
+            offsets.push(p.bytes.len() as u64);
+            let len = 4 + (i as usize * 37) % 300;
+            let mut data = vec![0xee; len];
+            data[..4].copy_from_slice(&i.to_le_bytes());
+            p.record(1_700_000_000, i, &data, len as u32);
+        }
+        (p.bytes, offsets)
+    }
+
+    #[test]
+    fn hint_walker_finds_every_record_whatever_the_chunk_sizes() {
+        for be in [false, true] {
+            let (bytes, offsets) = numbered(be, be, 400);
+            for chunk in [1, 2, 3, 7, 15, 16, 17, 23, 64, 333, 4096, bytes.len()] {
+                let mut w = HintWalker::new(first4);
+                let mut got = Vec::new();
+                for c in bytes.chunks(chunk) {
+                    w.walk(c, &mut got);
+                }
+                // Every hint names a record start and that record's value; a record whose first
+                // four data bytes were cut by a chunk end may have none.
+                for &(at, v) in &got {
+                    let i = offsets.binary_search(&at).expect("not a record start");
+                    assert_eq!(v, i as u64, "chunk {chunk}");
+                }
+                assert!(got.windows(2).all(|w| w[0].0 < w[1].0));
+                if chunk >= 4096 {
+                    let cut = got.len().abs_diff(offsets.len());
+                    assert!(
+                        cut <= bytes.len() / chunk + 1,
+                        "chunk {chunk}: {cut} missing"
+                    );
+                } else if chunk >= 64 {
+                    assert!(got.len() * 10 >= offsets.len() * 9, "chunk {chunk}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn hint_walker_stops_on_other_formats_and_bogus_lengths() {
+        let mut got = Vec::new();
+        let mut w = HintWalker::new(first4);
+        w.walk(&Ng::new(false).bytes, &mut got);
+        assert!(got.is_empty() && w.next.is_none());
+        // A modified pcap (24-byte record headers) is not walked.
+        let mut m = Pcap::with_magic(false, false, true, 1);
+        m.record(1, 0, &[1, 2, 3, 4], 4);
+        let mut w = HintWalker::new(first4);
+        w.walk(&m.bytes, &mut got);
+        assert!(got.is_empty());
+        // A record length above the maximum ends the walk; nothing after it is hinted.
+        let (mut bytes, offsets) = numbered(false, false, 10);
+        let at = offsets[3] as usize + 8;
+        bytes[at..at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        let mut w = HintWalker::new(first4);
+        w.walk(&bytes, &mut got);
+        assert_eq!(got.iter().map(|h| h.1).collect::<Vec<_>>(), [0, 1, 2]);
+        w.walk(&[0; 100], &mut got);
+        assert_eq!(got.len(), 3);
+    }
+
+    #[test]
+    fn read_ahead_with_hints_passes_each_records_hint_in_order() {
+        // Several chunks' worth: 1 MiB chunks, ~4,000 records of up to 1,200 bytes.
+        let mut p = Pcap::new(false, false, 1);
+        let n = 4000u32;
+        for i in 0..n {
+            let len = 4 + (i as usize * 7919) % 1200;
+            let mut data = vec![0x55; len];
+            data[..4].copy_from_slice(&i.to_le_bytes());
+            p.record(1_700_000_000, i, &data, len as u32);
+        }
+        let (want, _) = read_bytes(&p.bytes);
+        let mut r =
+            CaptureReader::read_ahead_with_hints(std::io::Cursor::new(p.bytes), first4).unwrap();
+        let mut got = Vec::new();
+        let mut hinted = Vec::new();
+        loop {
+            r.lookahead(12, &mut |a| match a {
+                Ahead::Hint(v) => hinted.push(v),
+                Ahead::Frame(..) => panic!("a frame from a hinted reader"),
+            });
+            match r.next_packet() {
+                Ok(Some(pk)) => got.push(owned(&pk)),
+                Ok(None) => break,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert!(got == want, "hinted read-ahead packets differ");
+        // Each hint once, in record order; only records cut by a chunk end may lack one.
+        assert!(hinted.windows(2).all(|w| w[0] < w[1]), "hints out of order");
+        assert!(hinted.len() as u32 >= n - 8, "{} hints", hinted.len());
+        // pcapng is read without hints (and without lookahead).
+        let ng = Ng::new(false).bytes;
+        let r = CaptureReader::read_ahead_with_hints(std::io::Cursor::new(ng), first4).unwrap();
+        assert!(!r.hinted);
+    }
+
     #[test]
     fn read_ahead_yields_the_same_packets_across_chunk_boundaries() {
         // 3.5 MiB of records of varied sizes, some larger than the chunk reserve, so records
@@ -1199,7 +1481,11 @@ mod tests {
         let mut got = Vec::new();
         let mut seen_ahead = Vec::new();
         loop {
-            r.lookahead(12, &mut |_, d| seen_ahead.push(d.len()));
+            r.lookahead(12, &mut |a| {
+                if let Ahead::Frame(_, d) = a {
+                    seen_ahead.push(d.len())
+                }
+            });
             match r.next_packet() {
                 Ok(Some(pk)) => got.push(owned(&pk)),
                 Ok(None) => break,

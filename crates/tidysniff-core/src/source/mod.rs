@@ -105,9 +105,19 @@ pub trait PacketSource {
     /// keeping at most `max_ahead` of them between the position and the last one passed. A hint
     /// for prefetching (see [`crate::engine::Engine::prefetch`]); sources that cannot look ahead
     /// pass nothing (the default).
-    fn lookahead(&mut self, max_ahead: usize, f: &mut dyn FnMut(LinkType, &[u8])) {
+    fn lookahead(&mut self, max_ahead: usize, f: &mut dyn FnMut(Ahead<'_>)) {
         let _ = (max_ahead, f);
     }
+}
+
+/// A packet ahead of a source's position, as [`PacketSource::lookahead`] passes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ahead<'a> {
+    /// The packet's link type and bytes.
+    Frame(LinkType, &'a [u8]),
+    /// What the hint function given to [`CaptureReader::read_ahead_with_hints`] computed from
+    /// the packet on the read-ahead thread (for the engine: [`crate::engine::Engine::flow_hint`]).
+    Hint(u64),
 }
 
 /// Why a source could not go on. A [`SourceError::Truncated`] or [`SourceError::Corrupt`] after some
