@@ -214,12 +214,19 @@ pub struct Engine {
     /// Slots still to finish, last first (set by the first `finish_some`).
     finishing: Option<Vec<(u64, Slot)>>,
     /// Key hashes of the last prefetch hints (a ring), and how many hints were given.
-    prefetch_ring: [u64; PREFETCH_STAGES],
+    prefetch_ring: [u64; PREFETCH_RING],
     prefetch_next: usize,
 }
 
 /// Hints between a packet's bucket prefetch and its entry prefetch.
 const PREFETCH_STAGES: usize = 6;
+
+/// Hints between a packet's bucket prefetch and the prefetch of its list neighbours (third
+/// stage, two packets before it is processed, once its entry is cached).
+const NEIGHBOUR_STAGE: usize = 10;
+
+/// Hashes kept for the later stages.
+const PREFETCH_RING: usize = 16;
 
 /// The flow-side state, split from the defragmenter so a reassembled datagram (borrowed from it)
 /// can be dispatched.
@@ -270,7 +277,7 @@ impl Engine {
             next_expiry: Timestamp::MIN,
             frag_reports: Vec::new(),
             finishing: None,
-            prefetch_ring: [0; PREFETCH_STAGES],
+            prefetch_ring: [0; PREFETCH_RING],
             prefetch_next: 0,
         }
     }
@@ -338,17 +345,28 @@ impl Engine {
     /// packet's index bucket now; the entry of the packet [`PREFETCH_STAGES`] hints earlier,
     /// whose bucket has arrived by now. A wrong hint costs a wasted prefetch, nothing else.
     pub fn prefetch_hint(&mut self, hash: u64) {
+        let n = self.prefetch_next;
         self.core.table.prefetch_bucket(hash);
-        let i = self.prefetch_next % PREFETCH_STAGES;
-        if self.prefetch_next >= PREFETCH_STAGES {
-            if let Some(h) = self.prefetch_ring.get(i) {
+        if n >= PREFETCH_STAGES {
+            if let Some(h) = self
+                .prefetch_ring
+                .get((n - PREFETCH_STAGES) % PREFETCH_RING)
+            {
                 self.core.table.prefetch_entry(*h);
             }
         }
-        if let Some(slot) = self.prefetch_ring.get_mut(i) {
+        if n >= NEIGHBOUR_STAGE {
+            if let Some(h) = self
+                .prefetch_ring
+                .get((n - NEIGHBOUR_STAGE) % PREFETCH_RING)
+            {
+                self.core.table.prefetch_neighbours(*h, self.now);
+            }
+        }
+        if let Some(slot) = self.prefetch_ring.get_mut(n % PREFETCH_RING) {
             *slot = hash;
         }
-        self.prefetch_next += 1;
+        self.prefetch_next = n + 1;
     }
 
     /// Analyzes one packet, appending what it caused to `out`.

@@ -160,6 +160,33 @@ impl<V> FlowTable<V> {
         }
     }
 
+    /// Third stage, once the entry is cached: when a packet at `now` would move the entry to the
+    /// front of its list ([`FlowTable::touch`]), starts loading the links of its list neighbours,
+    /// which that move writes (two misses otherwise).
+    #[inline]
+    pub fn prefetch_neighbours(&self, hash: u64, now: Timestamp) {
+        let Some(e) = self
+            .map
+            .first_candidate(hash)
+            .and_then(|s| self.entries.get(s as usize))
+        else {
+            return;
+        };
+        let granularity = self
+            .relink
+            .get(usize::from(e.class))
+            .copied()
+            .unwrap_or(RELINK_GRANULARITY);
+        if e.value.is_some() && now.since(e.linked_ts) >= granularity {
+            if let Some(p) = self.entries.get(e.prev as usize) {
+                tidysniff_prefetch::read(&p.next);
+            }
+            if let Some(n) = self.entries.get(e.next as usize) {
+                tidysniff_prefetch::read(&n.prev);
+            }
+        }
+    }
+
     /// Second stage, once the bucket is cached: starts loading the entry the bucket names (no
     /// key compare, which would wait for the entry), so the later [`FlowTable::get`] hits.
     #[inline]
