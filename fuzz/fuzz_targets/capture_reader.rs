@@ -57,10 +57,12 @@ fuzz_target!(|data: &[u8]| {
     };
     let buffer = if mode & 0x80 != 0 { 64 } else { 1 << 20 };
     let opened = if mode & 0x40 != 0 {
+        // Each read fills a 1 MiB chunk: tiny reads would make a run slow (the walker's cuts at
+        // every small chunk size are unit-tested in source::file).
         let owned = OwnedChunked {
             data: input.to_vec(),
             at: 0,
-            chunk,
+            chunk: chunk.max(1021),
         };
         CaptureReader::read_ahead_with_hints(owned, Engine::flow_hint)
             .map(|r| Box::new(r) as Box<dyn Reader>)

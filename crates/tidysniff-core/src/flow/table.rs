@@ -241,23 +241,32 @@ impl<V> FlowTable<V> {
         };
         let class = class.min(self.lists.len() as u8 - 1);
         let hash = self.hash_key(&key);
-        let entry = Entry {
-            key,
-            value: Some(value),
-            last_ts: ts,
-            linked_ts: ts,
-            class,
-            prev: NIL,
-            next: NIL,
-            hash,
-        };
         let slot = match self.free.pop() {
             Some(s) => {
-                self.entries[s as usize] = entry;
+                // Field by field into the free entry: the value is moved once (an `Entry` built
+                // first and assigned whole costs another copy of the flow's ~500 bytes).
+                let e = &mut self.entries[s as usize];
+                e.key = key;
+                e.value = Some(value);
+                e.last_ts = ts;
+                e.linked_ts = ts;
+                e.class = class;
+                e.prev = NIL;
+                e.next = NIL;
+                e.hash = hash;
                 s
             }
             None => {
-                self.entries.push(entry);
+                self.entries.push(Entry {
+                    key,
+                    value: Some(value),
+                    last_ts: ts,
+                    linked_ts: ts,
+                    class,
+                    prev: NIL,
+                    next: NIL,
+                    hash,
+                });
                 (self.entries.len() - 1) as Slot
             }
         };
