@@ -341,9 +341,11 @@ impl Engine {
         Some(FlowTable::<Flow>::hash_of(&FlowKey::new(src, dst, proto).0))
     }
 
-    /// Like [`Engine::prefetch`] with the packet's [`Engine::flow_hint`]. In two stages: this
-    /// packet's index bucket now; the entry of the packet [`PREFETCH_STAGES`] hints earlier,
-    /// whose bucket has arrived by now. A wrong hint costs a wasted prefetch, nothing else.
+    /// Like [`Engine::prefetch`] with the packet's [`Engine::flow_hint`]. In three stages: this
+    /// packet's index bucket now; the entry of the packet six hints earlier, whose bucket has
+    /// arrived by now; and for the packet ten hints earlier, whose entry has arrived, the links of
+    /// its list neighbours when that packet will move it to the front of its list. A wrong hint
+    /// costs a wasted prefetch, nothing else.
     pub fn prefetch_hint(&mut self, hash: u64) {
         let n = self.prefetch_next;
         self.core.table.prefetch_bucket(hash);
