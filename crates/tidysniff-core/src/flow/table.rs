@@ -29,6 +29,15 @@ fn relink_granularity(timeout: Duration) -> Duration {
     Duration((timeout.0 / 16).max(RELINK_GRANULARITY.0))
 }
 
+/// The relink granularity of `class` (the table keeps one per class).
+#[inline]
+fn class_granularity(relink: &[Duration], class: u8) -> Duration {
+    relink
+        .get(usize::from(class))
+        .copied()
+        .unwrap_or(RELINK_GRANULARITY)
+}
+
 /// Limits of a [`FlowTable`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FlowTableConfig {
@@ -172,11 +181,7 @@ impl<V> FlowTable<V> {
         else {
             return;
         };
-        let granularity = self
-            .relink
-            .get(usize::from(e.class))
-            .copied()
-            .unwrap_or(RELINK_GRANULARITY);
+        let granularity = class_granularity(&self.relink, e.class);
         if e.value.is_some() && now.since(e.linked_ts) >= granularity {
             if let Some(p) = self.entries.get(e.prev as usize) {
                 tidysniff_prefetch::read(&p.next);
@@ -294,11 +299,7 @@ impl<V> FlowTable<V> {
         if ts > e.last_ts {
             e.last_ts = ts;
         }
-        let granularity = self
-            .relink
-            .get(usize::from(e.class))
-            .copied()
-            .unwrap_or(RELINK_GRANULARITY);
+        let granularity = class_granularity(&self.relink, e.class);
         if ts.since(e.linked_ts) >= granularity {
             self.unlink(slot);
             self.entries[slot as usize].linked_ts = ts;
