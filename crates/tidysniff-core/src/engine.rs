@@ -829,7 +829,7 @@ impl Core {
                     out.push(ev(EventKind::TcpFin));
                 }
                 if let (Some(_), Some(h)) = (o.data, handler.as_deref_mut()) {
-                    let r = &mut conn.streams.get_or_insert_with(Default::default)[dir.index()];
+                    let r = &mut conn.streams[dir.index()];
                     if stream_depth > 0 && !r.is_done() {
                         let sctx = StreamCtx {
                             uid,

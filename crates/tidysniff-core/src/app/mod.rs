@@ -85,17 +85,21 @@ impl Default for AppConfig {
     }
 }
 
+/// A connection's parser, in one allocation (the engine's [`ConnState`] box holds it directly:
+/// a packet reaches its parser state with one pointer). The variants differ in size on purpose:
+/// boxing the large one again would put back the pointer chase this layout removes.
+#[allow(clippy::large_enum_variant)]
 enum Parser {
-    /// No byte seen yet.
-    Probing,
-    Tls(Box<TlsState>),
+    Tls(TlsState),
     /// HTTP, and TLS inside a CONNECT tunnel once it is established (with the stream offsets,
     /// client and server, where the tunnel starts).
-    Http(Box<HttpState>, Option<(Box<TlsState>, [u64; 2])>),
-    DnsTcp(Box<[DnsTcpFramer; 2]>),
-    /// Not a protocol we parse.
-    Done,
+    Http(HttpState, Option<(Box<TlsState>, [u64; 2])>),
+    DnsTcp([DnsTcpFramer; 2]),
 }
+
+/// The state of a connection whose bytes are not a protocol we parse: zero-sized, so its box
+/// allocates nothing.
+struct NotParsed;
 
 /// The application layer (see the module docs).
 pub struct AppLayer {
@@ -217,6 +221,30 @@ impl AppLayer {
     }
 }
 
+impl AppLayer {
+    /// The parser for a connection whose first bytes (of either side) are `data`.
+    fn probe(&self, ctx: &StreamCtx, offset: u64, data: &[u8]) -> Box<dyn core::any::Any + Send> {
+        // Either port: a capture that starts mid-connection may have the sides reversed.
+        if DNS_TCP_PORTS.contains(&ctx.resp.port) || DNS_TCP_PORTS.contains(&ctx.orig.port) {
+            Box::new(Parser::DnsTcp(Default::default()))
+        } else if tls::probe(data) {
+            let mut t = TlsState::new();
+            if offset > 0 || ctx.dir == Dir::Resp {
+                t.set_midstream();
+            }
+            Box::new(Parser::Tls(t))
+        } else if !matches!(http::probe_prefix(data), http::Probe::NotHttp) {
+            let limits = HttpLimits {
+                stream_depth: u64::from(self.cfg.stream_depth),
+                ..HttpLimits::default()
+            };
+            Box::new(Parser::Http(HttpState::new(limits), None))
+        } else {
+            Box::new(NotParsed)
+        }
+    }
+}
+
 impl StreamHandler for AppLayer {
     fn on_data(
         &mut self,
@@ -226,36 +254,13 @@ impl StreamHandler for AppLayer {
         data: &[u8],
         out: &mut Vec<Event>,
     ) -> bool {
-        let Some(parser) = state
-            .get_or_insert_with(|| Box::new(Parser::Probing))
-            .downcast_mut::<Parser>()
-        else {
+        if state.is_none() {
+            *state = Some(self.probe(&ctx, offset, data));
+        }
+        let Some(parser) = state.as_mut().and_then(|b| b.downcast_mut::<Parser>()) else {
             return false;
         };
-        if let Parser::Probing = parser {
-            // Either port: a capture that starts mid-connection may have the sides reversed.
-            *parser = if DNS_TCP_PORTS.contains(&ctx.resp.port)
-                || DNS_TCP_PORTS.contains(&ctx.orig.port)
-            {
-                Parser::DnsTcp(Box::default())
-            } else if tls::probe(data) {
-                let mut t = TlsState::new();
-                if offset > 0 || ctx.dir == Dir::Resp {
-                    t.set_midstream();
-                }
-                Parser::Tls(Box::new(t))
-            } else if !matches!(http::probe_prefix(data), http::Probe::NotHttp) {
-                let limits = HttpLimits {
-                    stream_depth: u64::from(self.cfg.stream_depth),
-                    ..HttpLimits::default()
-                };
-                Parser::Http(Box::new(HttpState::new(limits)), None)
-            } else {
-                Parser::Done
-            };
-        }
         match parser {
-            Parser::Probing | Parser::Done => false,
             Parser::Tls(t) => t.on_data(tls_dir(ctx.dir), offset, data, ctx.ts),
             Parser::DnsTcp(framers) => {
                 let mut msgs: Vec<Result<dns::Message, &'static str>> = Vec::new();
@@ -330,10 +335,9 @@ impl StreamHandler for AppLayer {
     }
 
     fn on_end(&mut self, rec: &ConnRecord, state: ConnState, out: &mut Vec<Event>) {
-        let Some(Ok(parser)) = state.map(|b| b.downcast::<Parser>()) else {
+        let Some(Ok(mut parser)) = state.map(|b| b.downcast::<Parser>()) else {
             return;
         };
-        let parser = *parser;
         let ctx = StreamCtx {
             uid: rec.uid,
             dir: Dir::Orig,
@@ -342,9 +346,9 @@ impl StreamHandler for AppLayer {
             orig: rec.orig,
             resp: rec.resp,
         };
-        let tls_state = match parser {
+        let tls_state = match &mut *parser {
             Parser::Tls(t) => Some(t),
-            Parser::DnsTcp(mut framers) => {
+            Parser::DnsTcp(framers) => {
                 for (i, f) in framers.iter_mut().enumerate() {
                     if let Some(a) = f.finish() {
                         let dir = if i == 0 { Dir::Orig } else { Dir::Resp };
@@ -359,16 +363,15 @@ impl StreamHandler for AppLayer {
                 }
                 None
             }
-            Parser::Http(mut h, tunnel) => {
+            Parser::Http(h, tunnel) => {
                 h.finish(&mut self.http_out);
                 Self::emit_http(&mut self.http_out, &ctx, out);
-                tunnel.map(|(t, _)| t)
+                tunnel.as_mut().map(|(t, _)| &mut **t)
             }
-            _ => None,
         };
-        if let Some(mut t) = tls_state {
+        if let Some(t) = tls_state {
             t.on_end(end_how(rec), rec.last_ts);
-            let summary = t.into_summary();
+            let summary = t.take_summary();
             for a in &summary.anomalies {
                 out.push(Event {
                     ts: a.ts,

@@ -112,8 +112,9 @@ pub struct TcpConn {
     pub rtt: Option<Duration>,
     /// When the handshake completed.
     pub established_at: Option<Timestamp>,
-    /// Reassembly of the first bytes of each direction (originator, responder).
-    pub streams: Option<Box<[reassembly::Reassembler; 2]>>,
+    /// Reassembly of the first bytes of each direction (originator, responder), inline: a
+    /// packet's parser path reads no other allocation.
+    pub streams: [reassembly::Reassembler; 2],
 }
 
 impl TcpConn {

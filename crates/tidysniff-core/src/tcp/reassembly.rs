@@ -16,20 +16,22 @@ pub struct Delivery {
     pub depth_reached: bool,
 }
 
-/// Reassembly state of one direction.
+/// Reassembly state of one direction: 32 bytes, kept inline in the connection (no allocation
+/// and no pointer to chase per packet until a segment arrives out of order).
 #[derive(Clone, Debug, Default)]
 pub struct Reassembler {
-    /// Stream offset up to which bytes were delivered.
-    next: u64,
     /// Out-of-order segments within the depth: (offset, bytes), sorted by offset, disjoint.
     pending: Vec<(u64, Vec<u8>)>,
+    /// Stream offset up to which bytes were delivered (never past the depth, itself at most
+    /// `u32::MAX`).
+    next: u32,
     done: bool,
 }
 
 impl Reassembler {
     /// Bytes delivered so far (the in-order prefix length).
     pub fn delivered(&self) -> u64 {
-        self.next
+        u64::from(self.next)
     }
 
     /// Bytes held for a hole to fill.
@@ -50,7 +52,7 @@ impl Reassembler {
 
     /// Takes a segment of `data` at stream offset `off` (negative offsets, before the stream
     /// start, are trimmed) and calls `deliver(offset, bytes)` for each newly in-order run, never
-    /// beyond `depth` bytes in total.
+    /// beyond `depth` bytes in total (a depth over `u32::MAX` counts as `u32::MAX`).
     pub fn segment(
         &mut self,
         off: i64,
@@ -62,6 +64,8 @@ impl Reassembler {
         if self.done || data.is_empty() {
             return d;
         }
+        let depth = depth.min(u64::from(u32::MAX));
+        let mut next = u64::from(self.next);
         // Trim what lies before the stream start.
         let (off, data) = if off < 0 {
             let skip = usize::try_from(off.unsigned_abs()).unwrap_or(usize::MAX);
@@ -77,21 +81,23 @@ impl Reassembler {
             return d;
         }
         let data = &data[..(end - off) as usize];
-        if off <= self.next {
+        if off <= next {
             // Overlaps or continues the delivered prefix.
-            let skip = (self.next - off) as usize;
+            let skip = (next - off) as usize;
             if let Some(fresh) = data.get(skip..) {
                 if !fresh.is_empty() {
-                    let at = self.next;
-                    self.next += fresh.len() as u64;
+                    let at = next;
+                    next += fresh.len() as u64;
                     deliver(at, fresh);
                 }
             }
-            self.drain_pending(&mut d, &mut deliver);
+            next = self.drain_pending(next, &mut deliver);
         } else {
             d.overlap_mismatch |= self.store(off, data);
         }
-        if self.next >= depth {
+        // `next` <= `depth` <= u32::MAX: every delivery ends at or before `end`.
+        self.next = u32::try_from(next).unwrap_or(u32::MAX);
+        if next >= depth {
             d.depth_reached = true;
             self.stop();
         }
@@ -137,22 +143,23 @@ impl Reassembler {
         mismatch
     }
 
-    fn drain_pending(&mut self, d: &mut Delivery, deliver: &mut impl FnMut(u64, &[u8])) {
+    /// Delivers the pending segments that `next` reached; returns the new `next`.
+    fn drain_pending(&mut self, mut next: u64, deliver: &mut impl FnMut(u64, &[u8])) -> u64 {
         while let Some((p_off, _)) = self.pending.first() {
-            if *p_off > self.next {
+            if *p_off > next {
                 break;
             }
             let (p_off, bytes) = self.pending.remove(0);
-            let skip = (self.next - p_off) as usize;
+            let skip = (next - p_off) as usize;
             if let Some(fresh) = bytes.get(skip..) {
                 if !fresh.is_empty() {
-                    let at = self.next;
-                    self.next += fresh.len() as u64;
+                    let at = next;
+                    next += fresh.len() as u64;
                     deliver(at, fresh);
                 }
             }
         }
-        let _ = d;
+        next
     }
 }
 
@@ -217,6 +224,10 @@ mod tests {
         let mut r = Reassembler::default();
         r.segment(1000, &[0; 1000], 64, |_, _| panic!("beyond depth"));
         assert_eq!(r.buffered(), 0);
+        // Offsets are kept in 32 bits: a larger depth counts as u32::MAX.
+        let (out, r, _) = run(&[(3, b"DEF"), (0, b"ABC")], u64::MAX);
+        assert_eq!((out.as_slice(), r.delivered()), (&b"ABCDEF"[..], 6));
+        assert!(!r.is_done());
     }
 
     #[test]

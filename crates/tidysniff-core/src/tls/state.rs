@@ -450,6 +450,12 @@ impl TlsState {
     /// Like [`TlsState::summary`], consuming the state (moves instead of copying: the end of a
     /// connection needs no state afterwards).
     pub fn into_summary(mut self) -> TlsSummary {
+        self.take_summary()
+    }
+
+    /// Like [`TlsState::into_summary`] for a state that is not owned (it stays, emptied of the
+    /// hellos, certificate, alerts and anomalies the summary took).
+    pub fn take_summary(&mut self) -> TlsSummary {
         let parts = Parts {
             client_hello: self.client_hello.take(),
             second_client_hello: self.second_client_hello.take(),
