@@ -20,6 +20,9 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // mimalloc (`no_thp`) keeps the heap in small pages; the flow table asks for huge pages for
+    // its entries (fewer TLB misses on a table read at random), which needs THP allowed again.
+    tidysniff_prefetch::allow_huge_pages();
     let cli = match args::Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

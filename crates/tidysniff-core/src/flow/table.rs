@@ -88,12 +88,14 @@ impl<V> FlowTable<V> {
             timeouts.push(Duration::from_secs(60));
         }
         let max_flows = cfg.max_flows.clamp(1, NIL as usize - 1);
+        let mut entries = Vec::with_capacity(max_flows);
+        tidysniff_prefetch::advise_huge_pages(entries.spare_capacity_mut());
         FlowTable {
             // Grown by doubling up to the limit: a large limit costs nothing until used.
             map: super::index::Index::new(max_flows.min(1 << 15)),
             // Reserved once (address space only until used): growing by doubling would copy the
             // whole table and hold both copies at the peak.
-            entries: Vec::with_capacity(max_flows),
+            entries,
             free: Vec::new(),
             lists: vec![
                 List {
