@@ -6,9 +6,12 @@
 //! (`parse_tls_handshake_client_hello`, `parse_tls_handshake_server_hello`); the extension block is
 //! walked here, one `(type, data)` at a time, so that one odd extension never hides the ones
 //! after it (tls-parser's `many0` stops at the first one it cannot read) and so that a
-//! ClientHello cut short still yields the extensions before the cut. SNI, ALPN, supported groups
-//! and signature algorithms contents go through tls-parser's content parsers; the others
-//! (supported_versions, key_share, ECH) are read here with checked reads.
+//! ClientHello cut short still yields the extensions before the cut. Extension contents are read
+//! here with checked reads, straight into the result (one allocation a list): SNI, ALPN,
+//! supported groups and signature algorithms follow the rules of tls-parser's content parsers (a
+//! list length that overruns the extension makes it unreadable; a malformed entry ends the list,
+//! keeping the entries before it; an odd trailing byte is ignored), whose intermediate vectors
+//! cost about half of a ClientHello's allocations.
 
 use super::names::is_grease;
 use super::sha256::hash12;
@@ -17,9 +20,8 @@ use super::x509;
 pub use super::x509::CertInfo;
 
 use tls_parser::{
-    parse_tls_extension_alpn_content, parse_tls_extension_elliptic_curves_content,
-    parse_tls_extension_signature_algorithms_content, parse_tls_extension_sni_content,
-    parse_tls_handshake_client_hello, parse_tls_handshake_server_hello, SNIType, TlsExtension,
+    parse_tls_extension_alpn_content, parse_tls_handshake_client_hello,
+    parse_tls_handshake_server_hello, TlsExtension,
 };
 
 /// Extension types used here (IANA "TLS ExtensionType Values").
@@ -247,7 +249,10 @@ fn client_hello(body: &[u8], prefix: bool) -> Result<ClientHelloInfo, HelloError
     if !complete && !prefix {
         return Err(HelloError::Malformed("extension block length"));
     }
-    let mut first_alpn: Option<Vec<u8>> = None;
+    let mut first_alpn: Option<&[u8]> = None;
+    let mut count = 0usize;
+    walk_extensions(block, |_, _| count += 1);
+    info.extensions.reserve_exact(count);
     let walked = walk_extensions(block, |t, data| {
         info.extensions.push(t);
         // An unreadable extension body leaves its fields empty; its type is kept.
@@ -262,57 +267,71 @@ fn client_hello(body: &[u8], prefix: bool) -> Result<ClientHelloInfo, HelloError
     info.sni_is_ech_outer = info.ech_offered && info.sni.is_some();
     info.truncated = prefix && !(complete && walked && rest.is_empty());
     if !info.truncated {
-        info.ja4_alpn = alpn_chars(first_alpn.as_deref());
+        info.ja4_alpn = alpn_chars(first_alpn);
     }
     Ok(info)
 }
 
+/// The entries of a list with a 2-byte length (`None` when the length overruns `data`), read by
+/// `entry` until the list ends or an entry is malformed.
+fn list16<'a, T, F>(data: &'a [u8], mut entry: F) -> Option<impl Iterator<Item = T> + use<'a, T, F>>
+where
+    F: FnMut(&mut Reader<'a>) -> Option<T>,
+{
+    let mut r = Reader::new(Reader::new(data).vec16()?);
+    Some(core::iter::from_fn(move || {
+        if r.is_empty() {
+            None
+        } else {
+            entry(&mut r)
+        }
+    }))
+}
+
 /// Reads one ClientHello extension into `info`; false when its body is unreadable.
-fn client_extension(
+fn client_extension<'a>(
     info: &mut ClientHelloInfo,
-    first_alpn: &mut Option<Vec<u8>>,
+    first_alpn: &mut Option<&'a [u8]>,
     t: u16,
-    data: &[u8],
+    data: &'a [u8],
 ) -> bool {
     match t {
-        ext::SERVER_NAME => match parse_tls_extension_sni_content(data) {
-            Ok((_, TlsExtension::SNI(names))) => {
+        // server_name_list: (name_type, HostName<1..2^16-1>)*; the first host_name (type 0).
+        ext::SERVER_NAME => match list16(data, |r| Some((r.u8()?, r.vec16()?))) {
+            Some(mut names) => {
                 if info.sni.is_none() {
                     info.sni = names
-                        .iter()
-                        .find(|(kind, _)| *kind == SNIType::HostName)
+                        .find(|(kind, _)| *kind == 0)
                         .map(|(_, name)| String::from_utf8_lossy(name).into_owned());
                 }
                 true
             }
-            _ => false,
+            None => false,
         },
-        ext::ALPN => match parse_tls_extension_alpn_content(data) {
-            Ok((_, TlsExtension::ALPN(protos))) => {
-                if first_alpn.is_none() {
-                    *first_alpn = protos.first().map(|p| p.to_vec());
+        // ProtocolName<1..2^8-1>*
+        ext::ALPN => match list16(data, |r| r.vec8()) {
+            Some(protos) => {
+                let mut alpn = Vec::new();
+                for p in protos {
+                    first_alpn.get_or_insert(p);
+                    alpn.push(String::from_utf8_lossy(p).into_owned());
                 }
-                info.alpn = protos
-                    .iter()
-                    .map(|p| String::from_utf8_lossy(p).into_owned())
-                    .collect();
+                info.alpn = alpn;
                 true
             }
-            _ => false,
+            None => false,
         },
-        ext::SUPPORTED_GROUPS => match parse_tls_extension_elliptic_curves_content(data) {
-            Ok((_, TlsExtension::EllipticCurves(groups))) => {
-                info.groups = groups.iter().map(|g| g.0).collect();
+        ext::SUPPORTED_GROUPS | ext::SIGNATURE_ALGORITHMS => match Reader::new(data).vec16() {
+            Some(list) => {
+                let v = u16s(list);
+                if t == ext::SUPPORTED_GROUPS {
+                    info.groups = v;
+                } else {
+                    info.signature_algorithms = v;
+                }
                 true
             }
-            _ => false,
-        },
-        ext::SIGNATURE_ALGORITHMS => match parse_tls_extension_signature_algorithms_content(data) {
-            Ok((_, TlsExtension::SignatureAlgorithms(algs))) => {
-                info.signature_algorithms = algs;
-                true
-            }
-            _ => false,
+            None => false,
         },
         ext::SUPPORTED_VERSIONS => match Reader::new(data).vec8() {
             Some(list) => {
@@ -685,6 +704,58 @@ pub(crate) mod tests {
         // supported_versions decides the version; GREASE in it is ignored.
         let ch = info(&[0x1301], &[0x002b], &[], &[0x7a7a, 0x0304, 0x0303]);
         assert!(ja4(&ch, alpn_chars(None)).0.starts_with("t13i0101"));
+    }
+
+    /// A ClientHello body with one cipher suite and the given extensions (type, data).
+    fn hello_with(exts: &[(u16, &[u8])]) -> Vec<u8> {
+        let mut block = Vec::new();
+        for (t, d) in exts {
+            block.extend(t.to_be_bytes());
+            block.extend((d.len() as u16).to_be_bytes());
+            block.extend(*d);
+        }
+        let mut b = vec![0x03, 0x03];
+        b.extend([0x22; 32]);
+        b.extend([0x00, 0x00, 0x02, 0x13, 0x01, 0x01, 0x00]);
+        b.extend((block.len() as u16).to_be_bytes());
+        b.extend(block);
+        b
+    }
+
+    #[test]
+    fn extension_lists_follow_tls_parser_rules() {
+        // SNI: the first host_name wins, other name types are skipped.
+        let sni = [
+            0, 13, 1, 0, 2, b'x', b'y', 0, 0, 5, b'a', b'.', b'c', b'o', b'm',
+        ];
+        // ALPN: a malformed last entry ends the list, keeping the ones before it.
+        let alpn = [0, 6, 2, b'h', b'2', 5, b'h', b't'];
+        // Groups with an odd trailing byte (ignored).
+        let groups = [0, 5, 0x11, 0xec, 0x00, 0x1d, 0x00];
+        let ch = parse_client_hello(&hello_with(&[
+            (ext::SERVER_NAME, &sni),
+            (ext::ALPN, &alpn),
+            (ext::SUPPORTED_GROUPS, &groups),
+            (ext::SIGNATURE_ALGORITHMS, &[0, 4, 0x04, 0x03, 0x08, 0x04]),
+        ]))
+        .unwrap();
+        assert_eq!(ch.sni.as_deref(), Some("a.com"));
+        assert_eq!(ch.alpn, ["h2"]);
+        assert_eq!(ch.ja4_alpn, *b"h2");
+        assert_eq!(ch.groups, [GROUP_X25519MLKEM768, 0x001d]);
+        assert!(ch.has_x25519mlkem768);
+        assert_eq!(ch.signature_algorithms, [0x0403, 0x0804]);
+        assert_eq!(ch.cipher_suites, [0x1301]);
+        // A list length that overruns its extension makes it unreadable; the type is kept and
+        // the extensions after it are still read.
+        let ch = parse_client_hello(&hello_with(&[
+            (ext::SERVER_NAME, &[0, 40, 0, 0, 1, b'a']),
+            (ext::ALPN, &[0, 3, 2, b'h', b'2']),
+        ]))
+        .unwrap();
+        assert_eq!(ch.sni, None);
+        assert_eq!(ch.extensions, [ext::SERVER_NAME, ext::ALPN]);
+        assert_eq!(ch.alpn, ["h2"]);
     }
 
     #[test]
