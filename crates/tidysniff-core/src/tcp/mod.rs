@@ -136,6 +136,13 @@ impl TcpConn {
         core::str::from_utf8(&self.history).unwrap_or("")
     }
 
+    /// Takes the history string out (the connection keeps an empty one): the final record moves
+    /// it instead of copying it.
+    pub fn take_history(&mut self) -> String {
+        // Only ASCII letters are ever pushed.
+        String::from_utf8(core::mem::take(&mut self.history)).unwrap_or_default()
+    }
+
     fn letter(&mut self, dir: Dir, mask: u16, upper: u8) {
         let ep = &mut self.ep[dir.index()];
         if ep.seen_letters & mask != 0 {
