@@ -250,6 +250,8 @@ type Filled = (Vec<u8>, usize, Vec<(u64, u64)>);
 struct ChunkFeed {
     filled: std::sync::mpsc::Receiver<std::io::Result<Filled>>,
     spare: std::sync::mpsc::Sender<Vec<u8>>,
+    /// Emptied hint vectors go back too (no allocation or cross-thread free per chunk).
+    spare_hints: std::sync::mpsc::Sender<Vec<(u64, u64)>>,
 }
 
 /// The function a read-ahead thread applies to each classic-pcap record's link type and first
@@ -396,13 +398,18 @@ impl CaptureReader<std::io::Empty> {
         let hinted = walker.is_some();
         let (tx, filled) = std::sync::mpsc::sync_channel(CHUNKS_IN_FLIGHT);
         let (spare, spares) = std::sync::mpsc::channel::<Vec<u8>>();
+        let (spare_hints, hint_spares) = std::sync::mpsc::channel::<Vec<(u64, u64)>>();
         std::thread::Builder::new()
             .name("capture-read".into())
-            .spawn(move || read_chunks(reader, &tx, &spares, walker))?;
+            .spawn(move || read_chunks(reader, &tx, &spares, &hint_spares, walker))?;
         let mut r = Self::start(
             std::io::empty(),
             Vec::new(),
-            Some(ChunkFeed { filled, spare }),
+            Some(ChunkFeed {
+                filled,
+                spare,
+                spare_hints,
+            }),
         )?;
         r.hinted = hinted && matches!(r.format, CaptureFormat::Pcap { .. });
         Ok(r)
@@ -415,6 +422,7 @@ fn read_chunks<R: Read>(
     mut reader: R,
     tx: &std::sync::mpsc::SyncSender<std::io::Result<Filled>>,
     spares: &std::sync::mpsc::Receiver<Vec<u8>>,
+    hint_spares: &std::sync::mpsc::Receiver<Vec<(u64, u64)>>,
     mut walker: Option<HintWalker>,
 ) {
     loop {
@@ -432,6 +440,10 @@ fn read_chunks<R: Read>(
             }
         };
         let mut hints = Vec::new();
+        if walker.is_some() {
+            hints = hint_spares.try_recv().unwrap_or_default();
+            hints.clear();
+        }
         if let (Some(w), Some(d)) = (&mut walker, v.get(CHUNK_RESERVE..CHUNK_RESERVE + n)) {
             w.walk(d, &mut hints);
         }
@@ -638,7 +650,7 @@ impl<R: Read> CaptureReader<R> {
     fn fill_from_chunks(&mut self, need: usize) -> Result<usize, SourceError> {
         while self.end - self.start < need && !self.eof {
             let Some(feed) = &self.feed else { break };
-            let (mut chunk, n, hints) = match feed.filled.recv() {
+            let (mut chunk, n, mut hints) = match feed.filled.recv() {
                 Ok(Ok(c)) => c,
                 Ok(Err(e)) => return Err(SourceError::Io(e)),
                 Err(_) => {
@@ -646,7 +658,10 @@ impl<R: Read> CaptureReader<R> {
                     break;
                 }
             };
-            self.hints.extend(hints);
+            if !hints.is_empty() {
+                self.hints.extend(hints.drain(..));
+                let _ = feed.spare_hints.send(hints);
+            }
             let pending = self.end - self.start;
             let fits = pending <= CHUNK_RESERVE
                 && chunk.len() >= CHUNK_RESERVE
