@@ -7,7 +7,7 @@
 use core::fmt::Write;
 use core::net::SocketAddr;
 
-use super::json_str;
+use super::{json_str, push_ip, push_u64};
 use crate::dns::{self, DnsTransaction, RData, Record, SvcParam};
 use crate::flow::{Endpoint, Uid};
 use crate::http::HttpTransaction;
@@ -15,30 +15,36 @@ use crate::time::{write_secs, Timestamp};
 use crate::tls::{self, TlsSummary};
 
 fn head(out: &mut String, kind: &str, ts: Timestamp, uid: Uid) {
-    let _ = write!(out, "{{\"type\":\"{kind}\",\"ts\":");
+    out.push_str("{\"type\":\"");
+    out.push_str(kind);
+    out.push_str("\",\"ts\":");
     let _ = write_secs(out, ts.as_nanos());
     let _ = write!(out, ",\"uid\":\"{uid}\"");
 }
 
 fn endpoints(out: &mut String, orig: SocketAddr, resp: SocketAddr) {
-    let _ = write!(
-        out,
-        ",\"orig_h\":\"{}\",\"orig_p\":{},\"resp_h\":\"{}\",\"resp_p\":{}",
-        orig.ip(),
-        orig.port(),
-        resp.ip(),
-        resp.port()
-    );
+    out.push_str(",\"orig_h\":\"");
+    push_ip(out, orig.ip());
+    out.push_str("\",\"orig_p\":");
+    push_u64(out, u64::from(orig.port()));
+    out.push_str(",\"resp_h\":\"");
+    push_ip(out, resp.ip());
+    out.push_str("\",\"resp_p\":");
+    push_u64(out, u64::from(resp.port()));
 }
 
 fn key_str(out: &mut String, key: &str, v: &str) {
-    let _ = write!(out, ",\"{key}\":");
+    out.push_str(",\"");
+    out.push_str(key);
+    out.push_str("\":");
     json_str(out, v);
 }
 
 /// Appends `,"key":[...]` with `items` as JSON strings.
 pub fn str_array<'a>(out: &mut String, key: &str, items: impl IntoIterator<Item = &'a str>) {
-    let _ = write!(out, ",\"{key}\":[");
+    out.push_str(",\"");
+    out.push_str(key);
+    out.push_str("\":[");
     for (i, s) in items.into_iter().enumerate() {
         if i > 0 {
             out.push(',');

@@ -38,20 +38,47 @@ use core::fmt::Write;
 /// Appends `s` as a JSON string literal.
 pub fn json_str(out: &mut String, s: &str) {
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
+    // Runs of bytes that need no escape are copied whole; every escaped byte is ASCII, so each
+    // run ends on a character boundary.
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let esc = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(s.get(start..i).unwrap_or(""));
+        if esc.is_empty() {
+            let _ = write!(out, "\\u{:04x}", b);
+        } else {
+            out.push_str(esc);
+        }
+        start = i + 1;
+    }
+    out.push_str(s.get(start..).unwrap_or(""));
+    out.push('"');
+}
+
+/// Appends an IP address as its `Display` form does (IPv4 without the formatting machinery).
+#[inline]
+pub fn push_ip(out: &mut String, a: core::net::IpAddr) {
+    match a {
+        core::net::IpAddr::V4(v4) => {
+            for (i, o) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push('.');
+                }
+                push_u64(out, u64::from(o));
             }
-            c => out.push(c),
+        }
+        core::net::IpAddr::V6(v6) => {
+            let _ = write!(out, "{v6}");
         }
     }
-    out.push('"');
 }
 
 /// Appends `v` in decimal (the record writers' hot path: no formatting machinery).
@@ -67,9 +94,11 @@ pub fn push_u64(out: &mut String, mut v: u64) {
             break;
         }
     }
-    for &b in &buf[i..] {
-        out.push(char::from(b));
-    }
+    out.push_str(
+        buf.get(i..)
+            .and_then(|d| core::str::from_utf8(d).ok())
+            .unwrap_or(""),
+    );
 }
 
 /// Appends `,"key":value`.
@@ -87,15 +116,15 @@ pub fn conn_json(out: &mut String, r: &ConnRecord) {
     let p = &r.resp_stats;
     out.push_str("{\"type\":\"conn\",\"ts\":");
     let _ = write_secs(out, r.ts.as_nanos());
-    let _ = write!(
-        out,
-        ",\"uid\":\"{}\",\"proto\":\"{}\",\"orig_h\":\"{}\"",
-        r.uid,
-        r.proto.as_str(),
-        r.orig.addr
-    );
+    let _ = write!(out, ",\"uid\":\"{}\",\"proto\":\"", r.uid);
+    out.push_str(r.proto.as_str());
+    out.push_str("\",\"orig_h\":\"");
+    push_ip(out, r.orig.addr);
+    out.push('"');
     field_u64(out, "orig_p", u64::from(r.orig.port));
-    let _ = write!(out, ",\"resp_h\":\"{}\"", r.resp.addr);
+    out.push_str(",\"resp_h\":\"");
+    push_ip(out, r.resp.addr);
+    out.push('"');
     field_u64(out, "resp_p", u64::from(r.resp.port));
     out.push_str(",\"duration\":");
     let _ = write_secs(out, r.duration().as_nanos());
@@ -249,5 +278,33 @@ mod tests {
         let mut s = String::new();
         json_str(&mut s, "a\"b\\c\n\u{1}");
         assert_eq!(s, r#""a\"b\\c\n\u0001""#);
+        // Multi-byte characters next to escapes, and a string with nothing to escape.
+        s.clear();
+        json_str(&mut s, "é\"ü\t\u{7f}中");
+        assert_eq!(s, "\"é\\\"ü\\t\u{7f}中\"");
+        s.clear();
+        json_str(&mut s, "");
+        assert_eq!(s, "\"\"");
+    }
+
+    #[test]
+    fn ip_addresses_and_numbers_match_display() {
+        for a in [
+            "0.0.0.0",
+            "10.72.249.112",
+            "255.255.255.255",
+            "::1",
+            "2001:db8::53",
+        ] {
+            let ip: core::net::IpAddr = a.parse().unwrap();
+            let mut s = String::new();
+            push_ip(&mut s, ip);
+            assert_eq!(s, ip.to_string());
+        }
+        for v in [0, 7, 10, 65_535, u64::MAX] {
+            let mut s = String::new();
+            push_u64(&mut s, v);
+            assert_eq!(s, v.to_string());
+        }
     }
 }
