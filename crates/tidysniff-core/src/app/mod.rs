@@ -219,9 +219,7 @@ impl AppLayer {
         }
         tunnel
     }
-}
 
-impl AppLayer {
     /// The parser for a connection whose first bytes (of either side) are `data`.
     fn probe(&self, ctx: &StreamCtx, offset: u64, data: &[u8]) -> Box<dyn core::any::Any + Send> {
         // Either port: a capture that starts mid-connection may have the sides reversed.
