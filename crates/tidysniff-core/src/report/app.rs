@@ -262,12 +262,14 @@ pub fn tls_json(
         str_array(
             out,
             "client_versions",
-            ch.supported_versions.iter().map(|v| tls::version_name(*v)),
+            ch.supported_versions()
+                .iter()
+                .map(|v| tls::version_name(*v)),
         );
         str_array(
             out,
             "key_share_groups",
-            ch.key_share_groups.iter().map(|g| tls::group_name(*g)),
+            ch.key_share_groups().iter().map(|g| tls::group_name(*g)),
         );
         let _ = write!(
             out,

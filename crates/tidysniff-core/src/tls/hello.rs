@@ -89,22 +89,14 @@ pub struct ClientHelloInfo {
     pub sni_is_ech_outer: bool,
     /// ALPN protocol names, in order.
     pub alpn: Vec<String>,
-    /// supported_versions, in order.
-    pub supported_versions: Vec<u16>,
-    /// Cipher suites, in order.
-    pub cipher_suites: Vec<u16>,
-    /// supported_groups, in order.
-    pub groups: Vec<u16>,
-    /// Groups of the key_share entries, in order.
-    pub key_share_groups: Vec<u16>,
+    /// The lists of 16-bit values (cipher suites, extension types, supported_versions,
+    /// supported_groups, key_share groups, signature_algorithms) in one allocation; read them
+    /// with the accessors ([`ClientHelloInfo::cipher_suites`] and the others).
+    lists: U16Lists,
     /// X25519MLKEM768 (0x11ec) is in supported_groups or key_share.
     pub has_x25519mlkem768: bool,
     /// An encrypted_client_hello extension (0xfe0d) is present.
     pub ech_offered: bool,
-    /// Extension types, in order.
-    pub extensions: Vec<u16>,
-    /// signature_algorithms, in order.
-    pub signature_algorithms: Vec<u16>,
     /// The two ALPN characters of JA4 (from the first ALPN value), kept so that
     /// [`ClientHelloInfo::ja4`] can be made when it is wanted.
     pub ja4_alpn: [u8; 2],
@@ -135,6 +127,77 @@ impl ServerHelloInfo {
     /// The negotiated version: `selected_version` when present, else `version`.
     pub fn negotiated_version(&self) -> u16 {
         self.selected_version.unwrap_or(self.version)
+    }
+}
+
+/// Which list of a [`ClientHelloInfo`] a span of [`U16Lists`] holds.
+#[derive(Clone, Copy)]
+enum List {
+    CipherSuites,
+    Extensions,
+    SupportedVersions,
+    Groups,
+    KeyShareGroups,
+    SignatureAlgorithms,
+}
+
+/// Six lists of 16-bit values in one vector: a ClientHello costs one allocation for them instead
+/// of six (each block a record carries is later freed by the writer thread, a cold miss for the
+/// allocating thread). A list set again (a repeated extension) replaces the earlier one.
+#[derive(Clone, Default)]
+struct U16Lists {
+    data: Vec<u16>,
+    /// (start, end) in `data` of each [`List`].
+    spans: [(u32, u32); 6],
+}
+
+impl U16Lists {
+    fn get(&self, l: List) -> &[u16] {
+        let (a, b) = self.spans.get(l as usize).copied().unwrap_or_default();
+        self.data.get(a as usize..b as usize).unwrap_or(&[])
+    }
+
+    /// Sets list `l` to `items`.
+    fn set(&mut self, l: List, items: impl IntoIterator<Item = u16>) {
+        let start = self.data.len();
+        self.data.extend(items);
+        let end = self.data.len();
+        if let (Some(span), Ok(a), Ok(b)) = (
+            self.spans.get_mut(l as usize),
+            u32::try_from(start),
+            u32::try_from(end),
+        ) {
+            *span = (a, b);
+        }
+    }
+
+    fn all(&self) -> [(&'static str, &[u16]); 6] {
+        [
+            ("cipher_suites", self.get(List::CipherSuites)),
+            ("extensions", self.get(List::Extensions)),
+            ("supported_versions", self.get(List::SupportedVersions)),
+            ("groups", self.get(List::Groups)),
+            ("key_share_groups", self.get(List::KeyShareGroups)),
+            ("signature_algorithms", self.get(List::SignatureAlgorithms)),
+        ]
+    }
+}
+
+impl PartialEq for U16Lists {
+    fn eq(&self, other: &Self) -> bool {
+        self.all() == other.all()
+    }
+}
+
+impl Eq for U16Lists {}
+
+impl core::fmt::Debug for U16Lists {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let mut m = f.debug_map();
+        for (name, v) in self.all() {
+            m.entry(&name, &v);
+        }
+        m.finish()
     }
 }
 
@@ -190,13 +253,11 @@ impl<'a> Reader<'a> {
 }
 
 /// Big-endian u16 values of `b` (a trailing odd byte is ignored).
-fn u16s(b: &[u8]) -> Vec<u16> {
-    b.chunks_exact(2)
-        .map(|p| match *p {
-            [x, y] => u16::from_be_bytes([x, y]),
-            _ => 0,
-        })
-        .collect()
+fn u16s(b: &[u8]) -> impl Iterator<Item = u16> + '_ {
+    b.chunks_exact(2).map(|p| match *p {
+        [x, y] => u16::from_be_bytes([x, y]),
+        _ => 0,
+    })
 }
 
 /// Walks an extension block: `(type, data)` pairs until the block ends. Returns false when the
@@ -232,7 +293,6 @@ fn client_hello(body: &[u8], prefix: bool) -> Result<ClientHelloInfo, HelloError
     })?;
     let mut info = ClientHelloInfo {
         legacy_version: ch.version.0,
-        cipher_suites: ch.ciphers.iter().map(|c| c.0).collect(),
         ..ClientHelloInfo::default()
     };
     // tls-parser reads the extension block only when it is complete; otherwise `rest` starts
@@ -249,21 +309,31 @@ fn client_hello(body: &[u8], prefix: bool) -> Result<ClientHelloInfo, HelloError
     if !complete && !prefix {
         return Err(HelloError::Malformed("extension block length"));
     }
+    // One allocation for the lists, sized exactly: the cipher suites, then the extension types
+    // and the lists inside the extensions (counted by a first walk).
+    let mut size = ch.ciphers.len();
+    walk_extensions(block, |t, data| size += 1 + list_len(t, data));
+    info.lists.data = Vec::with_capacity(size);
+    info.lists
+        .set(List::CipherSuites, ch.ciphers.iter().map(|c| c.0));
     let mut first_alpn: Option<&[u8]> = None;
-    let mut count = 0usize;
-    walk_extensions(block, |_, _| count += 1);
-    info.extensions.reserve_exact(count);
-    let walked = walk_extensions(block, |t, data| {
-        info.extensions.push(t);
+    let start = info.lists.data.len();
+    let walked = walk_extensions(block, |t, _| info.lists.data.push(t));
+    let end = info.lists.data.len();
+    // Hold the types' span while the contents are appended after them.
+    if let (Ok(a), Ok(b)) = (u32::try_from(start), u32::try_from(end)) {
+        info.lists.spans[List::Extensions as usize] = (a, b);
+    }
+    walk_extensions(block, |t, data| {
         // An unreadable extension body leaves its fields empty; its type is kept.
         client_extension(&mut info, &mut first_alpn, t, data);
     });
     if !walked && !prefix {
         return Err(HelloError::Malformed("extension lengths"));
     }
-    info.has_x25519mlkem768 = info.groups.contains(&GROUP_X25519MLKEM768)
-        || info.key_share_groups.contains(&GROUP_X25519MLKEM768);
-    info.ech_offered = info.extensions.contains(&ext::ENCRYPTED_CLIENT_HELLO);
+    info.has_x25519mlkem768 = info.groups().contains(&GROUP_X25519MLKEM768)
+        || info.key_share_groups().contains(&GROUP_X25519MLKEM768);
+    info.ech_offered = info.extensions().contains(&ext::ENCRYPTED_CLIENT_HELLO);
     info.sni_is_ech_outer = info.ech_offered && info.sni.is_some();
     info.truncated = prefix && !(complete && walked && rest.is_empty());
     if !info.truncated {
@@ -286,6 +356,21 @@ where
             entry(&mut r)
         }
     }))
+}
+
+/// How many values [`client_extension`] stores for extension `t` (an upper bound when the body is
+/// malformed).
+fn list_len(t: u16, data: &[u8]) -> usize {
+    match t {
+        ext::SUPPORTED_GROUPS | ext::SIGNATURE_ALGORITHMS => {
+            Reader::new(data).vec16().map_or(0, |l| l.len() / 2)
+        }
+        ext::SUPPORTED_VERSIONS => Reader::new(data).vec8().map_or(0, |l| l.len() / 2),
+        ext::KEY_SHARE => {
+            list16(data, |r| Some((r.u16()?, r.vec16()?).0)).map_or(0, Iterator::count)
+        }
+        _ => 0,
+    }
 }
 
 /// Reads one ClientHello extension into `info`; false when its body is unreadable.
@@ -323,42 +408,66 @@ fn client_extension<'a>(
         },
         ext::SUPPORTED_GROUPS | ext::SIGNATURE_ALGORITHMS => match Reader::new(data).vec16() {
             Some(list) => {
-                let v = u16s(list);
-                if t == ext::SUPPORTED_GROUPS {
-                    info.groups = v;
+                let which = if t == ext::SUPPORTED_GROUPS {
+                    List::Groups
                 } else {
-                    info.signature_algorithms = v;
-                }
+                    List::SignatureAlgorithms
+                };
+                info.lists.set(which, u16s(list));
                 true
             }
             None => false,
         },
         ext::SUPPORTED_VERSIONS => match Reader::new(data).vec8() {
             Some(list) => {
-                info.supported_versions = u16s(list);
+                info.lists.set(List::SupportedVersions, u16s(list));
                 true
             }
             None => false,
         },
-        ext::KEY_SHARE => {
-            let mut r = Reader::new(data);
-            let Some(list) = r.vec16() else {
-                return false;
-            };
-            let mut r = Reader::new(list);
-            while !r.is_empty() {
-                let (Some(group), Some(_key)) = (r.u16(), r.vec16()) else {
-                    return false;
-                };
-                info.key_share_groups.push(group);
+        // KeyShareEntry (group, key_exchange<1..2^16-1>)*: the groups up to a malformed entry.
+        ext::KEY_SHARE => match list16(data, |r| Some((r.u16()?, r.vec16()?).0)) {
+            Some(groups) => {
+                info.lists.set(List::KeyShareGroups, groups);
+                true
             }
-            true
-        }
+            None => false,
+        },
         _ => true,
     }
 }
 
 impl ClientHelloInfo {
+    /// Cipher suites, in order.
+    pub fn cipher_suites(&self) -> &[u16] {
+        self.lists.get(List::CipherSuites)
+    }
+
+    /// Extension types, in order.
+    pub fn extensions(&self) -> &[u16] {
+        self.lists.get(List::Extensions)
+    }
+
+    /// supported_versions, in order.
+    pub fn supported_versions(&self) -> &[u16] {
+        self.lists.get(List::SupportedVersions)
+    }
+
+    /// supported_groups, in order.
+    pub fn groups(&self) -> &[u16] {
+        self.lists.get(List::Groups)
+    }
+
+    /// Groups of the key_share entries, in order.
+    pub fn key_share_groups(&self) -> &[u16] {
+        self.lists.get(List::KeyShareGroups)
+    }
+
+    /// signature_algorithms, in order.
+    pub fn signature_algorithms(&self) -> &[u16] {
+        self.lists.get(List::SignatureAlgorithms)
+    }
+
     /// The JA4 fingerprint (FoxIO), for TLS over TCP (`t`); empty when `truncated`. Made on demand
     /// (sorting and two SHA-256 hashes): the record writer calls it, not the per-packet path.
     pub fn ja4(&self) -> String {
@@ -419,8 +528,8 @@ impl Ja4Parts {
 
 /// The sections of JA4 and JA4_r (FoxIO JA4 specification, TLS over TCP).
 fn ja4_parts(info: &ClientHelloInfo, alpn: [u8; 2]) -> Ja4Parts {
-    let version = if info.extensions.contains(&ext::SUPPORTED_VERSIONS) {
-        info.supported_versions
+    let version = if info.extensions().contains(&ext::SUPPORTED_VERSIONS) {
+        info.supported_versions()
             .iter()
             .copied()
             .filter(|v| !is_grease(*v))
@@ -439,18 +548,18 @@ fn ja4_parts(info: &ClientHelloInfo, alpn: [u8; 2]) -> Ja4Parts {
         0x0100 => "s1",
         _ => "00",
     };
-    let sni = if info.extensions.contains(&ext::SERVER_NAME) {
+    let sni = if info.extensions().contains(&ext::SERVER_NAME) {
         'd'
     } else {
         'i'
     };
     let mut ciphers: Vec<u16> = info
-        .cipher_suites
+        .cipher_suites()
         .iter()
         .copied()
         .filter(|c| !is_grease(*c))
         .collect();
-    let n_exts = info.extensions.iter().filter(|e| !is_grease(**e)).count();
+    let n_exts = info.extensions().iter().filter(|e| !is_grease(**e)).count();
     let mut a = String::with_capacity(10);
     a.push('t');
     a.push_str(version);
@@ -461,7 +570,7 @@ fn ja4_parts(info: &ClientHelloInfo, alpn: [u8; 2]) -> Ja4Parts {
     a.push(char::from(alpn[1]));
     ciphers.sort_unstable();
     let mut hashed_exts: Vec<u16> = info
-        .extensions
+        .extensions()
         .iter()
         .copied()
         .filter(|e| !is_grease(*e) && *e != ext::SERVER_NAME && *e != ext::ALPN)
@@ -470,10 +579,10 @@ fn ja4_parts(info: &ClientHelloInfo, alpn: [u8; 2]) -> Ja4Parts {
     let mut b_raw = String::with_capacity(ciphers.len() * 5);
     hex_list(&mut b_raw, ciphers.iter().copied());
     let mut c_raw =
-        String::with_capacity((hashed_exts.len() + info.signature_algorithms.len()) * 5 + 1);
+        String::with_capacity((hashed_exts.len() + info.signature_algorithms().len()) * 5 + 1);
     hex_list(&mut c_raw, hashed_exts.iter().copied());
     let mut sigs = info
-        .signature_algorithms
+        .signature_algorithms()
         .iter()
         .copied()
         .filter(|s| !is_grease(*s))
@@ -627,14 +736,17 @@ pub(crate) mod tests {
     }
 
     fn info(ciphers: &[u16], exts: &[u16], sigs: &[u16], versions: &[u16]) -> ClientHelloInfo {
-        ClientHelloInfo {
+        let mut ch = ClientHelloInfo {
             legacy_version: 0x0303,
-            cipher_suites: ciphers.to_vec(),
-            extensions: exts.to_vec(),
-            signature_algorithms: sigs.to_vec(),
-            supported_versions: versions.to_vec(),
             ..ClientHelloInfo::default()
-        }
+        };
+        ch.lists.set(List::CipherSuites, ciphers.iter().copied());
+        ch.lists.set(List::Extensions, exts.iter().copied());
+        ch.lists
+            .set(List::SignatureAlgorithms, sigs.iter().copied());
+        ch.lists
+            .set(List::SupportedVersions, versions.iter().copied());
+        ch
     }
 
     /// The example of the FoxIO JA4 specification (technical_details/JA4.md).
@@ -668,7 +780,7 @@ pub(crate) mod tests {
         );
         // Without signature algorithms the string ends without an underscore (spec: 6d807ffa2a79).
         let mut no_sig = ch.clone();
-        no_sig.signature_algorithms.clear();
+        no_sig.lists.set(List::SignatureAlgorithms, []);
         assert!(ja4(&no_sig, alpn_chars(Some(b"h2")))
             .0
             .ends_with("_6d807ffa2a79"));
@@ -742,10 +854,10 @@ pub(crate) mod tests {
         assert_eq!(ch.sni.as_deref(), Some("a.com"));
         assert_eq!(ch.alpn, ["h2"]);
         assert_eq!(ch.ja4_alpn, *b"h2");
-        assert_eq!(ch.groups, [GROUP_X25519MLKEM768, 0x001d]);
+        assert_eq!(ch.groups(), [GROUP_X25519MLKEM768, 0x001d]);
         assert!(ch.has_x25519mlkem768);
-        assert_eq!(ch.signature_algorithms, [0x0403, 0x0804]);
-        assert_eq!(ch.cipher_suites, [0x1301]);
+        assert_eq!(ch.signature_algorithms(), [0x0403, 0x0804]);
+        assert_eq!(ch.cipher_suites(), [0x1301]);
         // A list length that overruns its extension makes it unreadable; the type is kept and
         // the extensions after it are still read.
         let ch = parse_client_hello(&hello_with(&[
@@ -754,7 +866,7 @@ pub(crate) mod tests {
         ]))
         .unwrap();
         assert_eq!(ch.sni, None);
-        assert_eq!(ch.extensions, [ext::SERVER_NAME, ext::ALPN]);
+        assert_eq!(ch.extensions(), [ext::SERVER_NAME, ext::ALPN]);
         assert_eq!(ch.alpn, ["h2"]);
     }
 

@@ -116,20 +116,20 @@ fn tls13_openssl_handshake() {
     assert_eq!(s.sni_missing_reason, None);
     assert_eq!(ch.legacy_version, 0x0303);
     assert_eq!(ch.alpn, ["h2", "http/1.1"]);
-    assert_eq!(ch.supported_versions, [0x0304, 0x0303, 0x0302, 0x0301]);
-    assert_eq!(ch.cipher_suites.len(), 31);
-    assert_eq!(&ch.cipher_suites[..3], &[0x1302, 0x1303, 0x1301]);
+    assert_eq!(ch.supported_versions(), [0x0304, 0x0303, 0x0302, 0x0301]);
+    assert_eq!(ch.cipher_suites().len(), 31);
+    assert_eq!(&ch.cipher_suites()[..3], &[0x1302, 0x1303, 0x1301]);
     assert_eq!(
-        ch.groups,
+        ch.groups(),
         [0x001d, 0x0017, 0x001e, 0x0019, 0x0018, 0x0100, 0x0101, 0x0102, 0x0103, 0x0104]
     );
-    assert_eq!(ch.key_share_groups, [0x001d]);
+    assert_eq!(ch.key_share_groups(), [0x001d]);
     assert!(!ch.has_x25519mlkem768 && !ch.ech_offered && !ch.sni_is_ech_outer && !ch.truncated);
     assert_eq!(
-        ch.extensions,
+        ch.extensions(),
         [0x0000, 0x000b, 0x000a, 0x0023, 0x0010, 0x0016, 0x0017, 0x000d, 0x002b, 0x002d, 0x0033]
     );
-    assert_eq!(ch.signature_algorithms.len(), 20);
+    assert_eq!(ch.signature_algorithms().len(), 20);
     // Python JA4 over tshark's fields: t13d3111h2_e8f1e7e78f70_1f22a2ca17c4
     assert_eq!(ch.ja4(), "t13d3111h2_e8f1e7e78f70_1f22a2ca17c4");
     assert_eq!(ch.ja4_r(), format!("t13d3111h2_{OPENSSL_JA4_R_TAIL}"));
@@ -284,9 +284,9 @@ fn hello_retry_request_then_second_client_hello() {
     let ch1 = s.client_hello.as_ref().unwrap();
     let ch2 = s.second_client_hello.as_ref().unwrap();
     assert_eq!(s.sni.as_deref(), Some("hrr.tidysniff.example"));
-    assert_eq!(ch1.groups, [0x001d, 0x0017]);
-    assert_eq!(ch1.key_share_groups, [0x001d]);
-    assert_eq!(ch2.key_share_groups, [0x0017]);
+    assert_eq!(ch1.groups(), [0x001d, 0x0017]);
+    assert_eq!(ch1.key_share_groups(), [0x001d]);
+    assert_eq!(ch2.key_share_groups(), [0x0017]);
     // tshark shows the same JA4 inputs for both hellos.
     assert_eq!(ch1.ja4(), "t13d311000_e8f1e7e78f70_1f22a2ca17c4");
     assert_eq!(ch2.ja4(), ch1.ja4());
@@ -463,12 +463,12 @@ fn x25519mlkem768_and_ech_client_hello() {
     // tshark: server_name public.tidysniff.example, key share groups 56026,4588,29.
     assert_eq!(s.sni.as_deref(), Some("public.tidysniff.example"));
     assert_eq!(s.client_hello_ts, Some(ts(4000)));
-    assert_eq!(ch.key_share_groups, [0xdada, 0x11ec, 0x001d]);
-    assert_eq!(ch.groups, [0xdada, 0x11ec, 0x001d, 0x0017, 0x0018]);
+    assert_eq!(ch.key_share_groups(), [0xdada, 0x11ec, 0x001d]);
+    assert_eq!(ch.groups(), [0xdada, 0x11ec, 0x001d, 0x0017, 0x0018]);
     assert!(ch.has_x25519mlkem768);
     assert!(ch.ech_offered && ch.sni_is_ech_outer);
-    assert_eq!(ch.supported_versions, [0x4a4a, 0x0304, 0x0303]);
-    assert_eq!(ch.extensions.len(), 18);
+    assert_eq!(ch.supported_versions(), [0x4a4a, 0x0304, 0x0303]);
+    assert_eq!(ch.extensions().len(), 18);
     assert_eq!(ch.alpn, ["h2", "http/1.1"]);
     // Python JA4 over tshark's fields; also the JA4 published for Chrome 143 (same suites and
     // extension set).
@@ -494,7 +494,7 @@ fn truncated_client_hello_keeps_the_sni_it_carried() {
     let ch = s.client_hello.as_ref().unwrap();
     assert!(ch.truncated && ch.ja4().is_empty());
     // Extensions up to the cut: supported_groups (ends at byte 208) is not complete.
-    assert_eq!(ch.extensions, [0x0000, 0x000b]);
+    assert_eq!(ch.extensions(), [0x0000, 0x000b]);
     assert_eq!(s.client_hello_ts, None);
     assert_eq!(s.ended, Some("rst_during_client_hello"));
     // Cut before the SNI is complete.
