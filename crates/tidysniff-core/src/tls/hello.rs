@@ -474,7 +474,10 @@ impl ClientHelloInfo {
         if self.truncated {
             return String::new();
         }
-        ja4_parts(self, self.ja4_alpn).hashed()
+        JA4_CACHE.with(|c| match c.try_borrow_mut() {
+            Ok(mut cache) => cache.get(self),
+            Err(_) => ja4_parts(self, self.ja4_alpn).hashed(),
+        })
     }
 
     /// JA4_r, the raw (unhashed, sorted) form of [`ClientHelloInfo::ja4`]; empty when `truncated`.
@@ -483,6 +486,90 @@ impl ClientHelloInfo {
             return String::new();
         }
         ja4_parts(self, self.ja4_alpn).raw()
+    }
+}
+
+std::thread_local! {
+    /// The fingerprints this thread made last: a client sends the same ClientHello lists on every
+    /// connection (the Go toolchain's, a browser's), so most JA4s repeat, and a hit skips the
+    /// sorting, the hex lists and the two SHA-256 hashes.
+    static JA4_CACHE: core::cell::RefCell<Ja4Cache> = core::cell::RefCell::new(Ja4Cache::default());
+}
+
+/// Entries of [`JA4_CACHE`] (replaced round-robin).
+const JA4_CACHE_ENTRIES: usize = 16;
+
+/// Recent JA4 fingerprints with exactly the inputs they were made from.
+#[derive(Default)]
+struct Ja4Cache {
+    entries: Vec<(Ja4Key, String)>,
+    next: usize,
+}
+
+/// What a JA4 is made of: the legacy version, the ALPN characters and the four lists.
+#[derive(PartialEq, Eq)]
+struct Ja4Key {
+    legacy_version: u16,
+    alpn: [u8; 2],
+    /// cipher suites, extension types, supported_versions, signature_algorithms, concatenated.
+    lists: Vec<u16>,
+    /// Where each list ends in `lists`.
+    ends: [usize; 4],
+}
+
+impl Ja4Key {
+    fn parts(info: &ClientHelloInfo) -> [&[u16]; 4] {
+        [
+            info.cipher_suites(),
+            info.extensions(),
+            info.supported_versions(),
+            info.signature_algorithms(),
+        ]
+    }
+
+    fn matches(&self, info: &ClientHelloInfo) -> bool {
+        if self.legacy_version != info.legacy_version || self.alpn != info.ja4_alpn {
+            return false;
+        }
+        let mut start = 0;
+        Self::parts(info).iter().zip(self.ends).all(|(p, end)| {
+            let same = self.lists.get(start..end) == Some(*p);
+            start = end;
+            same
+        })
+    }
+
+    fn of(info: &ClientHelloInfo) -> Self {
+        let mut lists = Vec::new();
+        let mut ends = [0; 4];
+        for (p, end) in Self::parts(info).iter().zip(ends.iter_mut()) {
+            lists.extend_from_slice(p);
+            *end = lists.len();
+        }
+        Ja4Key {
+            legacy_version: info.legacy_version,
+            alpn: info.ja4_alpn,
+            lists,
+            ends,
+        }
+    }
+}
+
+impl Ja4Cache {
+    /// The JA4 of `info` (not truncated), made once per distinct inputs while they stay cached.
+    fn get(&mut self, info: &ClientHelloInfo) -> String {
+        if let Some((_, fp)) = self.entries.iter().find(|(k, _)| k.matches(info)) {
+            return fp.clone();
+        }
+        let fp = ja4_parts(info, info.ja4_alpn).hashed();
+        let entry = (Ja4Key::of(info), fp.clone());
+        if self.entries.len() < JA4_CACHE_ENTRIES {
+            self.entries.push(entry);
+        } else if let Some(slot) = self.entries.get_mut(self.next) {
+            *slot = entry;
+        }
+        self.next = (self.next + 1) % JA4_CACHE_ENTRIES;
+        fp
     }
 }
 
@@ -784,6 +871,35 @@ pub(crate) mod tests {
         assert!(ja4(&no_sig, alpn_chars(Some(b"h2")))
             .0
             .ends_with("_6d807ffa2a79"));
+    }
+
+    #[test]
+    fn ja4_cache_returns_each_inputs_own_fingerprint() {
+        // More distinct inputs than cache entries, twice over, interleaved: every answer equals
+        // the fingerprint made directly.
+        let infos: Vec<ClientHelloInfo> = (0..40u16)
+            .map(|i| {
+                let mut ch = info(
+                    &[0x1301, 0x1302 + i % 3],
+                    &[0x000d, 0x002b],
+                    &[0x0403 + i],
+                    &[0x0304],
+                );
+                ch.ja4_alpn = if i % 2 == 0 { *b"h2" } else { *b"h1" };
+                ch
+            })
+            .collect();
+        for round in 0..2 {
+            for (i, ch) in infos.iter().enumerate() {
+                let direct = ja4_parts(ch, ch.ja4_alpn).hashed();
+                assert_eq!(ch.ja4(), direct, "round {round} info {i}");
+            }
+        }
+        // Same lists split differently are different inputs.
+        let a = info(&[0x1301, 0x1302], &[0x000d], &[], &[]);
+        let b = info(&[0x1301], &[0x1302, 0x000d], &[], &[]);
+        assert_ne!(a.ja4(), b.ja4());
+        assert_eq!(a.ja4(), ja4_parts(&a, a.ja4_alpn).hashed());
     }
 
     #[test]
