@@ -283,8 +283,10 @@ pub struct DnsTracker {
     cfg: DnsConfig,
     /// Open transactions by creation sequence (the first entry is the oldest).
     pending: BTreeMap<u64, Pending>,
-    /// Open transactions by (client, port, server, id); usually one each.
-    index: HashMap<IdKey, Vec<u64>>,
+    /// Open transactions by (client, port, server, id); usually one each. Fx-hashed, as the flow
+    /// table is: the map is bounded by `max_pending`, so crafted collisions can slow a lookup to
+    /// that many steps, never grow it.
+    index: HashMap<IdKey, Vec<u64>, rustc_hash::FxBuildHasher>,
     /// Deadlines.
     timers: BTreeSet<(Timestamp, u64)>,
     next_seq: u64,
@@ -297,7 +299,7 @@ impl DnsTracker {
         DnsTracker {
             cfg,
             pending: BTreeMap::new(),
-            index: HashMap::new(),
+            index: HashMap::default(),
             timers: BTreeSet::new(),
             next_seq: 0,
             evicted: 0,
