@@ -1057,7 +1057,7 @@ fn end_event(key: FlowKey, mut flow: Flow, at: Timestamp, frame: u64, end: EndRe
                 missed += ep.seq.missed;
             }
             conn_state = c.conn_state(flow.stats[0].bytes, flow.stats[1].bytes);
-            history = c.take_history();
+            history = c.history().to_string();
             syn_count = c.ep[0].syns;
             synack_count = c.ep[1].syns;
             rtt = c.rtt;

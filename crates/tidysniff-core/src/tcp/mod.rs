@@ -100,12 +100,29 @@ const L_SYNFIN: u16 = 64;
 /// Longest history kept (Zeek's letters are mostly one per direction, so this is rarely reached).
 pub const MAX_HISTORY: usize = 48;
 
+/// Up to [`MAX_HISTORY`] history letters.
+#[derive(Clone, Debug)]
+struct History {
+    letters: [u8; MAX_HISTORY],
+    len: u8,
+}
+
+impl Default for History {
+    fn default() -> Self {
+        History {
+            letters: [0; MAX_HISTORY],
+            len: 0,
+        }
+    }
+}
+
 /// A TCP connection seen from both sides.
 #[derive(Clone, Debug, Default)]
 pub struct TcpConn {
     /// Originator (index 0) and responder (index 1).
     pub ep: [TcpEndpoint; 2],
-    history: Vec<u8>,
+    /// Zeek's history letters, inline (no allocation, and no pointer to chase at the end).
+    history: History,
     /// The originator was decided by a SYN-ACK seen before its SYN (Zeek's `^`).
     pub flipped: bool,
     /// Handshake RTT: first SYN-ACK minus the SYN it answered.
@@ -125,7 +142,7 @@ impl TcpConn {
             ..Default::default()
         };
         if flipped {
-            c.history.push(b'^');
+            c.push_history(b'^');
         }
         c
     }
@@ -133,14 +150,21 @@ impl TcpConn {
     /// Zeek's history string.
     pub fn history(&self) -> &str {
         // Only ASCII letters are ever pushed.
-        core::str::from_utf8(&self.history).unwrap_or("")
+        core::str::from_utf8(self.history_bytes()).unwrap_or("")
     }
 
-    /// Takes the history string out (the connection keeps an empty one): the final record moves
-    /// it instead of copying it.
-    pub fn take_history(&mut self) -> String {
-        // Only ASCII letters are ever pushed.
-        String::from_utf8(core::mem::take(&mut self.history)).unwrap_or_default()
+    fn history_bytes(&self) -> &[u8] {
+        let h = &self.history;
+        h.letters.get(..usize::from(h.len)).unwrap_or(&[])
+    }
+
+    /// Appends a letter unless the history is full.
+    fn push_history(&mut self, letter: u8) {
+        let h = &mut self.history;
+        if let Some(slot) = h.letters.get_mut(usize::from(h.len)) {
+            *slot = letter;
+            h.len += 1;
+        }
     }
 
     fn letter(&mut self, dir: Dir, mask: u16, upper: u8) {
@@ -153,13 +177,11 @@ impl TcpConn {
     }
 
     fn push_letter(&mut self, dir: Dir, upper: u8) {
-        if self.history.len() < MAX_HISTORY {
-            self.history.push(if dir.is_orig() {
-                upper
-            } else {
-                upper.to_ascii_lowercase()
-            });
-        }
+        self.push_history(if dir.is_orig() {
+            upper
+        } else {
+            upper.to_ascii_lowercase()
+        });
     }
 
     /// Records a letter at the 1st, 10th, 100th... occurrence (Zeek's logarithmic letters).
@@ -382,7 +404,8 @@ impl TcpConn {
 
     /// Zeek's `/\^?S[^HAFGIQ]*R.*/` test on the history.
     fn rstos0_history(&self) -> bool {
-        let h = self.history.strip_prefix(b"^").unwrap_or(&self.history);
+        let all = self.history_bytes();
+        let h = all.strip_prefix(b"^").unwrap_or(all);
         let Some(rest) = h.strip_prefix(b"S") else {
             return false;
         };
