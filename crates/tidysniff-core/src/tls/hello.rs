@@ -159,8 +159,13 @@ impl U16Lists {
 
     /// Sets list `l` to `items`.
     fn set(&mut self, l: List, items: impl IntoIterator<Item = u16>) {
+        self.set_with(l, |data| data.extend(items));
+    }
+
+    /// Sets list `l` to the values `fill` appends to the vector; returns what `fill` returns.
+    fn set_with<R>(&mut self, l: List, fill: impl FnOnce(&mut Vec<u16>) -> R) -> R {
         let start = self.data.len();
-        self.data.extend(items);
+        let r = fill(&mut self.data);
         let end = self.data.len();
         if let (Some(span), Ok(a), Ok(b)) = (
             self.spans.get_mut(l as usize),
@@ -169,6 +174,7 @@ impl U16Lists {
         ) {
             *span = (a, b);
         }
+        r
     }
 
     fn all(&self) -> [(&'static str, &[u16]); 6] {
@@ -316,14 +322,10 @@ fn client_hello(body: &[u8], prefix: bool) -> Result<ClientHelloInfo, HelloError
     info.lists.data = Vec::with_capacity(size);
     info.lists
         .set(List::CipherSuites, ch.ciphers.iter().map(|c| c.0));
+    let walked = info.lists.set_with(List::Extensions, |data| {
+        walk_extensions(block, |t, _| data.push(t))
+    });
     let mut first_alpn: Option<&[u8]> = None;
-    let start = info.lists.data.len();
-    let walked = walk_extensions(block, |t, _| info.lists.data.push(t));
-    let end = info.lists.data.len();
-    // Hold the types' span while the contents are appended after them.
-    if let (Ok(a), Ok(b)) = (u32::try_from(start), u32::try_from(end)) {
-        info.lists.spans[List::Extensions as usize] = (a, b);
-    }
     walk_extensions(block, |t, data| {
         // An unreadable extension body leaves its fields empty; its type is kept.
         client_extension(&mut info, &mut first_alpn, t, data);
