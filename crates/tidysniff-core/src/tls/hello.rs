@@ -6,12 +6,12 @@
 //! (`parse_tls_handshake_client_hello`, `parse_tls_handshake_server_hello`); the extension block is
 //! walked here, one `(type, data)` at a time, so that one odd extension never hides the ones
 //! after it (tls-parser's `many0` stops at the first one it cannot read) and so that a
-//! ClientHello cut short still yields the extensions before the cut. Extension contents are read
-//! here with checked reads, straight into the result (one allocation a list): SNI, ALPN,
-//! supported groups and signature algorithms follow the rules of tls-parser's content parsers (a
-//! list length that overruns the extension makes it unreadable; a malformed entry ends the list,
-//! keeping the entries before it; an odd trailing byte is ignored), whose intermediate vectors
-//! cost about half of a ClientHello's allocations.
+//! ClientHello cut short still yields the extensions before the cut. Extension contents (of both
+//! hellos) are read here with checked reads, straight into the result (one allocation a list):
+//! SNI, ALPN, supported groups and signature algorithms follow the rules of tls-parser's content
+//! parsers (a list length that overruns the extension makes it unreadable; a malformed entry
+//! ends the list, keeping the entries before it; an odd trailing byte is ignored), whose
+//! intermediate vectors cost about half of a ClientHello's allocations.
 
 use super::names::is_grease;
 use super::sha256::hash12;
@@ -19,10 +19,7 @@ use super::x509;
 
 pub use super::x509::CertInfo;
 
-use tls_parser::{
-    parse_tls_extension_alpn_content, parse_tls_handshake_client_hello,
-    parse_tls_handshake_server_hello, TlsExtension,
-};
+use tls_parser::{parse_tls_handshake_client_hello, parse_tls_handshake_server_hello};
 
 /// Extension types used here (IANA "TLS ExtensionType Values").
 pub mod ext {
@@ -360,6 +357,19 @@ where
     }))
 }
 
+/// The group of one KeyShareEntry (group, key_exchange<1..2^16-1>); `None` when malformed.
+fn key_share_group(r: &mut Reader<'_>) -> Option<u16> {
+    let group = r.u16()?;
+    r.vec16()?;
+    Some(group)
+}
+
+/// The protocol names of an ALPN extension body (ProtocolName<1..2^8-1>*), up to a malformed one;
+/// `None` when the list length overruns the body.
+fn alpn_protocols(data: &[u8]) -> Option<impl Iterator<Item = &[u8]>> {
+    list16(data, |r| r.vec8())
+}
+
 /// How many values [`client_extension`] stores for extension `t` (an upper bound when the body is
 /// malformed).
 fn list_len(t: u16, data: &[u8]) -> usize {
@@ -368,9 +378,7 @@ fn list_len(t: u16, data: &[u8]) -> usize {
             Reader::new(data).vec16().map_or(0, |l| l.len() / 2)
         }
         ext::SUPPORTED_VERSIONS => Reader::new(data).vec8().map_or(0, |l| l.len() / 2),
-        ext::KEY_SHARE => {
-            list16(data, |r| Some((r.u16()?, r.vec16()?).0)).map_or(0, Iterator::count)
-        }
+        ext::KEY_SHARE => list16(data, key_share_group).map_or(0, Iterator::count),
         _ => 0,
     }
 }
@@ -395,8 +403,7 @@ fn client_extension<'a>(
             }
             None => false,
         },
-        // ProtocolName<1..2^8-1>*
-        ext::ALPN => match list16(data, |r| r.vec8()) {
+        ext::ALPN => match alpn_protocols(data) {
             Some(protos) => {
                 let mut alpn = Vec::new();
                 for p in protos {
@@ -427,8 +434,7 @@ fn client_extension<'a>(
             }
             None => false,
         },
-        // KeyShareEntry (group, key_exchange<1..2^16-1>)*: the groups up to a malformed entry.
-        ext::KEY_SHARE => match list16(data, |r| Some((r.u16()?, r.vec16()?).0)) {
+        ext::KEY_SHARE => match list16(data, key_share_group) {
             Some(groups) => {
                 info.lists.set(List::KeyShareGroups, groups);
                 true
@@ -508,51 +514,35 @@ struct Ja4Cache {
     next: usize,
 }
 
-/// What a JA4 is made of: the legacy version, the ALPN characters and the four lists.
-#[derive(PartialEq, Eq)]
+/// What a JA4 is made of: the legacy version, the ALPN characters and four of the lists.
 struct Ja4Key {
     legacy_version: u16,
     alpn: [u8; 2],
-    /// cipher suites, extension types, supported_versions, signature_algorithms, concatenated.
-    lists: Vec<u16>,
-    /// Where each list ends in `lists`.
-    ends: [usize; 4],
+    lists: U16Lists,
 }
 
-impl Ja4Key {
-    fn parts(info: &ClientHelloInfo) -> [&[u16]; 4] {
-        [
-            info.cipher_suites(),
-            info.extensions(),
-            info.supported_versions(),
-            info.signature_algorithms(),
-        ]
-    }
+/// The lists a JA4 reads.
+const JA4_LISTS: [List; 4] = [
+    List::CipherSuites,
+    List::Extensions,
+    List::SupportedVersions,
+    List::SignatureAlgorithms,
+];
 
+impl Ja4Key {
     fn matches(&self, info: &ClientHelloInfo) -> bool {
-        if self.legacy_version != info.legacy_version || self.alpn != info.ja4_alpn {
-            return false;
-        }
-        let mut start = 0;
-        Self::parts(info).iter().zip(self.ends).all(|(p, end)| {
-            let same = self.lists.get(start..end) == Some(*p);
-            start = end;
-            same
-        })
+        self.legacy_version == info.legacy_version
+            && self.alpn == info.ja4_alpn
+            && JA4_LISTS
+                .iter()
+                .all(|&l| self.lists.get(l) == info.lists.get(l))
     }
 
     fn of(info: &ClientHelloInfo) -> Self {
-        let mut lists = Vec::new();
-        let mut ends = [0; 4];
-        for (p, end) in Self::parts(info).iter().zip(ends.iter_mut()) {
-            lists.extend_from_slice(p);
-            *end = lists.len();
-        }
         Ja4Key {
             legacy_version: info.legacy_version,
             alpn: info.ja4_alpn,
-            lists,
-            ends,
+            lists: info.lists.clone(),
         }
     }
 }
@@ -747,8 +737,8 @@ pub fn parse_server_hello(body: &[u8]) -> Result<ServerHelloInfo, HelloError> {
             // ServerHello: KeyShareEntry (group, key); HelloRetryRequest: the group alone.
             ext::KEY_SHARE => info.selected_group = r.u16(),
             ext::ALPN => {
-                if let Ok((_, TlsExtension::ALPN(p))) = parse_tls_extension_alpn_content(data) {
-                    info.alpn = p.first().map(|p| String::from_utf8_lossy(p).into_owned());
+                if let Some(mut p) = alpn_protocols(data) {
+                    info.alpn = p.next().map(|p| String::from_utf8_lossy(p).into_owned());
                 }
             }
             _ => {}
