@@ -8,10 +8,10 @@
 //! pages for it. `tidysniff-core` keeps `#![forbid(unsafe_code)]`.
 //!
 //! Soundness: `madvise(MADV_HUGEPAGE)` and `prctl(PR_SET_THP_DISABLE)` only change how the kernel
-//! backs memory, never its contents or validity. A prefetch is a hint. It never faults, never reads into the program's view of
-//! memory and has no effect on program semantics; the address comes from a live reference, so
-//! it is even a valid one. On targets without a stable prefetch intrinsic the function does
-//! nothing.
+//! backs memory, never its contents or validity. A prefetch is a hint. It never faults, never
+//! reads into the program's view of memory and has no effect on program semantics; the address
+//! comes from a live reference, so it is even a valid one. On targets without a stable prefetch
+//! intrinsic the function does nothing.
 #![no_std]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs)]
