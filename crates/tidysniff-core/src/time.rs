@@ -76,20 +76,47 @@ impl Duration {
 }
 
 /// Writes `nanos` as seconds with a fractional part: six digits (microseconds, as Zeek prints),
-/// extended to nine when the value has sub-microsecond precision (nanosecond captures).
+/// extended to nine when the value has sub-microsecond precision (nanosecond captures). The
+/// digits are made here, not by `core::fmt` (the record writers' hot path): one `write_str`.
 pub fn write_secs(f: &mut impl fmt::Write, nanos: i64) -> fmt::Result {
-    let neg = nanos < 0;
     let abs = nanos.unsigned_abs();
-    let secs = abs / 1_000_000_000;
-    let frac = abs % 1_000_000_000;
-    if neg {
-        f.write_char('-')?;
-    }
-    if frac % 1000 == 0 {
-        write!(f, "{}.{:06}", secs, frac / 1000)
+    let (secs, frac) = (abs / 1_000_000_000, abs % 1_000_000_000);
+    let (frac, width) = if frac % 1000 == 0 {
+        (frac / 1000, 6)
     } else {
-        write!(f, "{}.{:09}", secs, frac)
+        (frac, 9)
+    };
+    // Filled from the end: fraction, point, seconds (at most 10 digits), sign.
+    let mut buf = [0u8; 24];
+    let mut at = buf.len();
+    let mut put = |b: u8| {
+        at -= 1;
+        if let Some(slot) = buf.get_mut(at) {
+            *slot = b;
+        }
+    };
+    let mut v = frac;
+    for _ in 0..width {
+        put(b'0' + (v % 10) as u8);
+        v /= 10;
     }
+    put(b'.');
+    let mut v = secs;
+    loop {
+        put(b'0' + (v % 10) as u8);
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    if nanos < 0 {
+        put(b'-');
+    }
+    f.write_str(
+        buf.get(at..)
+            .and_then(|d| core::str::from_utf8(d).ok())
+            .unwrap_or(""),
+    )
 }
 
 impl fmt::Display for Timestamp {
@@ -120,5 +147,37 @@ mod tests {
         );
         assert_eq!(Duration(-1_500_000_000).to_string(), "-1.500000");
         assert_eq!(Duration(0).to_string(), "0.000000");
+    }
+
+    #[test]
+    fn seconds_match_the_format_rule() {
+        // The rule, written with `core::fmt`: six decimals when whole microseconds, else nine.
+        let reference = |n: i64| {
+            let (abs, sign) = (n.unsigned_abs(), if n < 0 { "-" } else { "" });
+            let (secs, frac) = (abs / 1_000_000_000, abs % 1_000_000_000);
+            if frac % 1000 == 0 {
+                format!("{sign}{secs}.{:06}", frac / 1000)
+            } else {
+                format!("{sign}{secs}.{frac:09}")
+            }
+        };
+        for n in [
+            0i64,
+            1,
+            999,
+            1_000,
+            123_456_789,
+            1_000_000_000,
+            1_700_000_000_025_947_000,
+            1_700_000_000_025_947_123,
+            -1,
+            -1_500_000_000,
+            i64::MIN,
+            i64::MAX,
+        ] {
+            let mut s = String::new();
+            write_secs(&mut s, n).unwrap();
+            assert_eq!(s, reference(n), "{n}");
+        }
     }
 }

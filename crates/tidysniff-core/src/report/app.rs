@@ -7,18 +7,18 @@
 use core::fmt::Write;
 use core::net::SocketAddr;
 
-use super::{json_str, push_ip, push_secs, push_u64};
+use super::{json_str, push_ip, push_u64};
 use crate::dns::{self, DnsTransaction, RData, Record, SvcParam};
 use crate::flow::{Endpoint, Uid};
 use crate::http::HttpTransaction;
-use crate::time::Timestamp;
+use crate::time::{write_secs, Timestamp};
 use crate::tls::{self, TlsSummary};
 
 fn head(out: &mut String, kind: &str, ts: Timestamp, uid: Uid) {
     out.push_str("{\"type\":\"");
     out.push_str(kind);
     out.push_str("\",\"ts\":");
-    push_secs(out, ts.as_nanos());
+    let _ = write_secs(out, ts.as_nanos());
     let _ = write!(out, ",\"uid\":\"{uid}\"");
 }
 
@@ -163,7 +163,7 @@ pub fn dns_json(out: &mut String, t: &DnsTransaction) {
         json_str(out, &dns::rcode_name(r.rcode));
         if let Some(q) = &t.query {
             let _ = write!(out, ",\"rtt\":");
-            push_secs(out, r.ts.since(q.ts).as_nanos());
+            let _ = write_secs(out, r.ts.since(q.ts).as_nanos());
         }
         let _ = write!(
             out,
@@ -187,7 +187,7 @@ pub fn dns_json(out: &mut String, t: &DnsTransaction) {
             out.push(',');
         }
         out.push_str("{\"ts\":");
-        push_secs(out, r.ts.as_nanos());
+        let _ = write_secs(out, r.ts.as_nanos());
         let _ = write!(
             out,
             ",\"frame\":{},\"ip_ttl\":{},\"ip_id\":{},\"df\":{},\"rcode\":{},\"AA\":{},\"TC\":{},\"RD\":{},\"RA\":{},\"AD\":{},\"CD\":{}",
@@ -400,7 +400,7 @@ pub fn dns_text(out: &mut String, t: &DnsTransaction) {
         .or(t.responses.first().map(|r| r.ts))
         .unwrap_or_default();
     out.push_str("dns  ");
-    push_secs(out, ts.as_nanos());
+    let _ = write_secs(out, ts.as_nanos());
     let _ = write!(
         out,
         " {} {} -> {}",
@@ -439,7 +439,7 @@ pub fn tls_text(
     s: &TlsSummary,
 ) {
     out.push_str("tls  ");
-    push_secs(out, ts.as_nanos());
+    let _ = write_secs(out, ts.as_nanos());
     let _ = write!(
         out,
         " {uid} {} -> {} sni={} {} {} established={}",
@@ -469,7 +469,7 @@ pub fn http_text(
 ) {
     out.push_str("http ");
     let ts = t.request.as_ref().map_or(ts, |r| r.ts);
-    push_secs(out, ts.as_nanos());
+    let _ = write_secs(out, ts.as_nanos());
     let _ = write!(
         out,
         " {uid} {} -> {}",

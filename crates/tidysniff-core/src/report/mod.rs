@@ -32,6 +32,7 @@ pub mod app;
 
 use crate::event::ConnRecord;
 use crate::flow::Proto;
+use crate::time::write_secs;
 use core::fmt::Write;
 
 /// Appends `s` as a JSON string literal.
@@ -80,33 +81,6 @@ pub fn push_ip(out: &mut String, a: core::net::IpAddr) {
     }
 }
 
-/// Appends a time in seconds exactly as [`crate::time::write_secs`] writes it (six decimals when the
-/// nanoseconds are whole microseconds, else nine), without the formatting machinery.
-pub fn push_secs(out: &mut String, nanos: i64) {
-    let abs = nanos.unsigned_abs();
-    let (secs, frac) = (abs / 1_000_000_000, abs % 1_000_000_000);
-    if nanos < 0 {
-        out.push('-');
-    }
-    push_u64(out, secs);
-    out.push('.');
-    let (mut v, width) = if frac % 1000 == 0 {
-        (frac / 1000, 6)
-    } else {
-        (frac, 9)
-    };
-    let mut buf = [b'0'; 9];
-    for d in buf.iter_mut().take(width).rev() {
-        *d = b'0' + (v % 10) as u8;
-        v /= 10;
-    }
-    out.push_str(
-        buf.get(..width)
-            .and_then(|d| core::str::from_utf8(d).ok())
-            .unwrap_or(""),
-    );
-}
-
 /// Appends `v` in decimal (the record writers' hot path: no formatting machinery).
 #[inline]
 pub fn push_u64(out: &mut String, mut v: u64) {
@@ -141,7 +115,7 @@ pub fn conn_json(out: &mut String, r: &ConnRecord) {
     let o = &r.orig_stats;
     let p = &r.resp_stats;
     out.push_str("{\"type\":\"conn\",\"ts\":");
-    push_secs(out, r.ts.as_nanos());
+    let _ = write_secs(out, r.ts.as_nanos());
     let _ = write!(out, ",\"uid\":\"{}\",\"proto\":\"", r.uid);
     out.push_str(r.proto.as_str());
     out.push_str("\",\"orig_h\":\"");
@@ -153,7 +127,7 @@ pub fn conn_json(out: &mut String, r: &ConnRecord) {
     out.push('"');
     field_u64(out, "resp_p", u64::from(r.resp.port));
     out.push_str(",\"duration\":");
-    push_secs(out, r.duration().as_nanos());
+    let _ = write_secs(out, r.duration().as_nanos());
     field_u64(out, "orig_bytes", o.bytes);
     field_u64(out, "resp_bytes", p.bytes);
     out.push_str(",\"conn_state\":\"");
@@ -195,7 +169,7 @@ pub fn conn_json(out: &mut String, r: &ConnRecord) {
     }
     if let Some(n) = &r.icmp {
         out.push_str(",\"icmp\":{\"ts\":");
-        push_secs(out, n.ts.as_nanos());
+        let _ = write_secs(out, n.ts.as_nanos());
         let _ = write!(
             out,
             ",\"from\":\"{}\",\"type\":{},\"code\":{},\"name\":\"{}\",\"count\":{}}}",
@@ -220,7 +194,7 @@ pub const CONN_TEXT_HEADER: &str = "ts                 uid          proto orig  
 /// Appends one `conn` record as an aligned text line for people.
 pub fn conn_text(out: &mut String, r: &ConnRecord) {
     let start = out.len();
-    push_secs(out, r.ts.as_nanos());
+    let _ = write_secs(out, r.ts.as_nanos());
     pad_to(out, start + 19);
     let _ = write!(out, "{} {:<5} ", r.uid, r.proto.as_str());
     let col = out.len();
@@ -311,29 +285,6 @@ mod tests {
         s.clear();
         json_str(&mut s, "");
         assert_eq!(s, "\"\"");
-    }
-
-    #[test]
-    fn seconds_match_write_secs() {
-        for n in [
-            0i64,
-            1,
-            999,
-            1_000,
-            123_456_789,
-            1_000_000_000,
-            1_700_000_000_025_947_000,
-            1_700_000_000_025_947_123,
-            -1,
-            -1_500_000_000,
-            i64::MIN,
-            i64::MAX,
-        ] {
-            let (mut a, mut b) = (String::new(), String::new());
-            push_secs(&mut a, n);
-            crate::time::write_secs(&mut b, n).unwrap();
-            assert_eq!(a, b, "{n}");
-        }
     }
 
     #[test]
