@@ -78,7 +78,13 @@ pub struct FlowTable<V> {
     relink: Vec<Duration>,
     max_flows: usize,
     len: usize,
+    // Entries up to this index have been handed to the background pre-faulter.
+    prefaulted: usize,
 }
+
+/// Bytes of entries the table has pre-faulted (by a helper thread) ahead of its growth, asked for
+/// one step at a time once it holds `PREFAULT_STEP` bytes of entries (a small table never asks).
+const PREFAULT_STEP: usize = 2 << 20;
 
 impl<V> FlowTable<V> {
     /// An empty table. `timeouts` has one entry per class; at least one class is made.
@@ -108,7 +114,27 @@ impl<V> FlowTable<V> {
             timeouts,
             max_flows,
             len: 0,
+            prefaulted: 0,
         }
+    }
+
+    /// Before the entry vector grows: keep the helper thread a step ahead of it, so the
+    /// analysis thread does not wait for fresh (huge) pages to be allocated and zeroed.
+    #[inline]
+    fn prefault_ahead(&mut self) {
+        let step = (PREFAULT_STEP / core::mem::size_of::<Entry<V>>().max(1)).max(1);
+        let n = self.entries.len();
+        if n < step || n + step <= self.prefaulted {
+            return;
+        }
+        let from = self.prefaulted.max(n);
+        let spare = self.entries.spare_capacity_mut();
+        let lo = from - n;
+        let hi = (lo + step).min(spare.len());
+        if lo < hi {
+            tidysniff_prefetch::prefault_in_background(&spare[lo..hi]);
+        }
+        self.prefaulted = n + hi.max(lo);
     }
 
     /// Number of live entries.
@@ -264,6 +290,7 @@ impl<V> FlowTable<V> {
                 s
             }
             None => {
+                self.prefault_ahead();
                 self.entries.push(Entry {
                     key,
                     value: Some(value),
