@@ -146,7 +146,7 @@ pub fn run(args: LogArgs) -> anyhow::Result<ExitCode> {
         out.flush()?;
         summary
     } else {
-        let writer = Writer::spawn(args.format, args.types.clone())?;
+        let mut writer = Writer::spawn(io::stdout(), 1 << 16, args.format, args.types.clone())?;
         let mut pending: Vec<Event> = Vec::with_capacity(WRITER_BATCH);
         let result = runtime::run(source.as_mut(), &cfg, handlers, |events| {
             pending.append(events);
@@ -186,27 +186,57 @@ const WRITER_BATCH: usize = 256;
 
 /// Formats and writes records on a thread of its own, so a capture file's analysis and the
 /// formatting of its records run on two cores (the text is identical and in the same order).
+/// When the writer is behind (its queue is full, as at the end of input, when the connections
+/// still open are all reported at once) the sending thread formats the batch itself instead of
+/// waiting, and hands over the text; the queue keeps the order either way.
 struct Writer {
-    tx: mpsc::SyncSender<Vec<Event>>,
-    recycled: mpsc::Receiver<Vec<Event>>,
+    tx: mpsc::SyncSender<Chunk>,
+    recycled: mpsc::Receiver<Chunk>,
     thread: std::thread::JoinHandle<io::Result<()>>,
+    format: Format,
+    types: Vec<RecordType>,
+    line: String,
+    /// Batches this (sending) thread formatted because the writer was behind.
+    formatted_here: usize,
+}
+
+/// What the writer thread is handed: events to format, or text the sender already formatted.
+enum Chunk {
+    Events(Vec<Event>),
+    Text(Vec<u8>),
 }
 
 impl Writer {
-    fn spawn(format: Format, types: Vec<RecordType>) -> io::Result<Writer> {
-        let (tx, rx) = mpsc::sync_channel::<Vec<Event>>(2);
+    /// Starts the thread, writing to `out` (standard output in the CLI) through a buffer of
+    /// `buffer` bytes.
+    fn spawn(
+        out: impl Write + Send + 'static,
+        buffer: usize,
+        format: Format,
+        types: Vec<RecordType>,
+    ) -> io::Result<Writer> {
+        let (tx, rx) = mpsc::sync_channel::<Chunk>(2);
         let (back, recycled) = mpsc::channel();
+        let thread_types = types.clone();
         let thread = std::thread::Builder::new()
             .name("record-writer".into())
             .spawn(move || -> io::Result<()> {
-                let stdout = io::stdout();
-                let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
+                let types = thread_types;
+                let mut out = io::BufWriter::with_capacity(buffer, out);
                 let mut line = String::with_capacity(512);
                 write_header(&mut out, format, &types)?;
-                for mut batch in rx {
-                    write_events(&mut out, &mut line, &batch, format, &types)?;
-                    batch.clear();
-                    let _ = back.send(batch);
+                for mut chunk in rx {
+                    match &mut chunk {
+                        Chunk::Events(batch) => {
+                            write_events(&mut out, &mut line, batch, format, &types)?;
+                            batch.clear();
+                        }
+                        Chunk::Text(text) => {
+                            out.write_all(text)?;
+                            text.clear();
+                        }
+                    }
+                    let _ = back.send(chunk);
                 }
                 out.flush()
             })?;
@@ -214,21 +244,48 @@ impl Writer {
             tx,
             recycled,
             thread,
+            format,
+            types,
+            line: String::with_capacity(512),
+            formatted_here: 0,
         })
     }
 
-    /// Hands `pending` over, leaving a recycled empty buffer in its place.
-    fn send(&self, pending: &mut Vec<Event>) -> io::Result<()> {
+    /// Hands `pending` over, leaving an empty buffer in its place; formats it on this thread
+    /// first when the writer is behind.
+    fn send(&mut self, pending: &mut Vec<Event>) -> io::Result<()> {
         if pending.is_empty() {
             return Ok(());
         }
-        let next = self
-            .recycled
-            .try_recv()
-            .unwrap_or_else(|_| Vec::with_capacity(WRITER_BATCH));
-        self.tx
-            .send(std::mem::replace(pending, next))
-            .map_err(|_| io::Error::other("record writer stopped"))
+        let stopped = || io::Error::other("record writer stopped");
+        let mut text = None;
+        let mut next = None;
+        while let Ok(chunk) = self.recycled.try_recv() {
+            match chunk {
+                Chunk::Events(v) if next.is_none() => next = Some(v),
+                Chunk::Text(t) if text.is_none() => text = Some(t),
+                _ => {}
+            }
+        }
+        let next = next.unwrap_or_else(|| Vec::with_capacity(WRITER_BATCH));
+        let batch = std::mem::replace(pending, next);
+        match self.tx.try_send(Chunk::Events(batch)) {
+            Ok(()) => Ok(()),
+            Err(mpsc::TrySendError::Disconnected(_)) => Err(stopped()),
+            Err(mpsc::TrySendError::Full(chunk)) => {
+                let Chunk::Events(mut batch) = chunk else {
+                    return Ok(());
+                };
+                let mut text = text.unwrap_or_else(|| Vec::with_capacity(64 << 10));
+                write_events(&mut text, &mut self.line, &batch, self.format, &self.types)?;
+                batch.clear();
+                if pending.capacity() < batch.capacity() {
+                    *pending = batch;
+                }
+                self.formatted_here += 1;
+                self.tx.send(Chunk::Text(text)).map_err(|_| stopped())
+            }
+        }
     }
 
     /// Waits for everything to be written.
@@ -316,4 +373,88 @@ fn write_events(
         out.write_all(line.as_bytes())?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// An output that is slow to take each write, so the writer falls behind its sender.
+    #[derive(Clone, Default)]
+    struct SlowSink(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for SlowSink {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            std::thread::sleep(std::time::Duration::from_millis(3));
+            self.0
+                .lock()
+                .map_err(|_| io::Error::other("poisoned"))?
+                .extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn fixture_events(name: &str) -> Vec<Event> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fixtures")
+            .join(name);
+        let mut src = CaptureReader::new(std::fs::File::open(path).unwrap()).unwrap();
+        let factory =
+            || -> Box<dyn StreamHandler + Send> { Box::new(AppLayer::new(AppConfig::default())) };
+        let cfg = RunConfig {
+            engine: EngineConfig {
+                stream_depth: DEFAULT_STREAM_DEPTH,
+                flow_events: false,
+                ..EngineConfig::default()
+            },
+            ..RunConfig::default()
+        };
+        let mut all = Vec::new();
+        runtime::run(&mut src, &cfg, Some(&factory), |ev| {
+            all.append(ev);
+            Ok::<(), io::Error>(())
+        })
+        .unwrap();
+        all
+    }
+
+    #[test]
+    fn a_writer_that_falls_behind_gets_text_formatted_by_its_sender_in_order() {
+        let events = fixture_events("golab_clean.pcap");
+        let types = vec![
+            RecordType::Conn,
+            RecordType::Dns,
+            RecordType::Tls,
+            RecordType::Http,
+        ];
+        for format in [Format::Json, Format::Text] {
+            let mut expected = Vec::new();
+            write_header(&mut expected, format, &types).unwrap();
+            write_events(&mut expected, &mut String::new(), &events, format, &types).unwrap();
+            assert!(expected.len() > 1000, "the fixture gives records");
+
+            let sink = SlowSink::default();
+            // Unbuffered, each record is a slow write on the writer thread; the sender's text is
+            // one write a batch. With one event a batch the writer thread falls behind.
+            let mut writer = Writer::spawn(sink.clone(), 0, format, types.clone()).unwrap();
+            for ev in &events {
+                let mut pending = vec![ev.clone()];
+                writer.send(&mut pending).unwrap();
+                assert!(pending.is_empty());
+            }
+            let here = writer.formatted_here;
+            writer.finish().unwrap();
+            let got = sink.0.lock().unwrap().clone();
+            assert!(here > 0, "the sender never had to format");
+            assert!(here < events.len(), "the writer thread formatted nothing");
+            assert_eq!(
+                String::from_utf8_lossy(&got),
+                String::from_utf8_lossy(&expected)
+            );
+        }
+    }
 }
