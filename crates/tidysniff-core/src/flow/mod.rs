@@ -127,10 +127,9 @@ impl Uid {
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         Uid(z ^ (z >> 31))
     }
-}
 
-impl fmt::Display for Uid {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    /// The text form's bytes: `C` and 11 base-62 digits, all ASCII.
+    fn text(self) -> [u8; 12] {
         const ALPHABET: &[u8; 62] =
             b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
         let mut buf = [b'0'; 12];
@@ -140,8 +139,20 @@ impl fmt::Display for Uid {
             *slot = ALPHABET[(v % 62) as usize];
             v /= 62;
         }
-        // All bytes are ASCII from ALPHABET.
-        f.write_str(core::str::from_utf8(&buf).map_err(|_| fmt::Error)?)
+        buf
+    }
+
+    /// Appends the text form (as `Display` writes it) without the formatting machinery.
+    pub fn push_to(self, out: &mut String) {
+        for b in self.text() {
+            out.push(char::from(b));
+        }
+    }
+}
+
+impl fmt::Display for Uid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(core::str::from_utf8(&self.text()).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -172,5 +183,12 @@ mod tests {
             .collect();
         assert_eq!(u.len(), 10_000);
         assert!(u.iter().all(|s| s.len() == 12 && s.starts_with('C')));
+        // The writers' form is the Display form.
+        for i in (0..10_000).chain([u64::MAX, 0]) {
+            let mut s = String::from("x");
+            Uid::from_index(i).push_to(&mut s);
+            Uid(i).push_to(&mut s);
+            assert_eq!(s, format!("x{}{}", Uid::from_index(i), Uid(i)));
+        }
     }
 }

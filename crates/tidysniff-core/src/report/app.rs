@@ -19,7 +19,21 @@ fn head(out: &mut String, kind: &str, ts: Timestamp, uid: Uid) {
     out.push_str(kind);
     out.push_str("\",\"ts\":");
     let _ = write_secs(out, ts.as_nanos());
-    let _ = write!(out, ",\"uid\":\"{uid}\"");
+    out.push_str(",\"uid\":\"");
+    uid.push_to(out);
+    out.push('"');
+}
+
+/// Appends `prefix` and `v` in decimal.
+fn num(out: &mut String, prefix: &str, v: impl Into<u64>) {
+    out.push_str(prefix);
+    push_u64(out, v.into());
+}
+
+/// Appends `prefix` and `true` or `false`.
+fn flag(out: &mut String, prefix: &str, v: bool) {
+    out.push_str(prefix);
+    out.push_str(if v { "true" } else { "false" });
 }
 
 fn endpoints(out: &mut String, orig: SocketAddr, resp: SocketAddr) {
@@ -106,16 +120,20 @@ pub fn rdata_text(r: &RData) -> String {
 }
 
 fn records(out: &mut String, key: &str, rrs: &[Record]) {
-    let _ = write!(out, ",\"{key}\":[");
+    out.push_str(",\"");
+    out.push_str(key);
+    out.push_str("\":[");
     for (i, r) in rrs.iter().filter(|r| r.rtype != 41).enumerate() {
         if i > 0 {
             out.push(',');
         }
         out.push_str("{\"name\":");
         json_str(out, &r.name);
-        let _ = write!(out, ",\"type\":");
+        out.push_str(",\"type\":");
         json_str(out, &dns::qtype_name(r.rtype));
-        let _ = write!(out, ",\"class\":{},\"ttl\":{},\"data\":", r.class, r.ttl);
+        num(out, ",\"class\":", r.class);
+        num(out, ",\"ttl\":", r.ttl);
+        out.push_str(",\"data\":");
         json_str(out, &rdata_text(&r.data));
         out.push('}');
     }
@@ -131,24 +149,21 @@ pub fn dns_json(out: &mut String, t: &DnsTransaction) {
     };
     head(out, "dns", ts, Uid(t.conn));
     endpoints(out, t.client, t.server);
-    let _ = write!(
-        out,
-        ",\"frame\":{frame},\"trans_id\":{},\"status\":\"{}\"",
-        t.id,
-        t.status.name()
-    );
+    num(out, ",\"frame\":", frame);
+    num(out, ",\"trans_id\":", t.id);
+    out.push_str(",\"status\":\"");
+    out.push_str(t.status.name());
+    out.push('"');
     if let Some(q) = &t.question {
         key_str(out, "query", &q.name);
-        let _ = write!(out, ",\"qtype\":{},\"qtype_name\":", q.qtype);
+        num(out, ",\"qtype\":", q.qtype);
+        out.push_str(",\"qtype_name\":");
         json_str(out, &dns::qtype_name(q.qtype));
-        let _ = write!(out, ",\"qclass\":{}", q.qclass);
+        num(out, ",\"qclass\":", q.qclass);
     }
     if let Some(q) = &t.query {
-        let _ = write!(
-            out,
-            ",\"RD\":{},\"query_retransmits\":{}",
-            q.flags.rd, q.retransmits
-        );
+        flag(out, ",\"RD\":", q.flags.rd);
+        num(out, ",\"query_retransmits\":", q.retransmits);
         if let Some(e) = &q.edns {
             let _ = write!(
                 out,
@@ -159,40 +174,42 @@ pub fn dns_json(out: &mut String, t: &DnsTransaction) {
     }
     // Zeek's summary fields come from the first response (the one a Go client uses).
     if let Some(r) = t.responses.first() {
-        let _ = write!(out, ",\"rcode\":{},\"rcode_name\":", r.rcode);
+        num(out, ",\"rcode\":", r.rcode);
+        out.push_str(",\"rcode_name\":");
         json_str(out, &dns::rcode_name(r.rcode));
         if let Some(q) = &t.query {
-            let _ = write!(out, ",\"rtt\":");
+            out.push_str(",\"rtt\":");
             let _ = write_secs(out, r.ts.since(q.ts).as_nanos());
         }
-        let _ = write!(
-            out,
-            ",\"AA\":{},\"TC\":{},\"RA\":{}",
-            r.flags.aa, r.flags.tc, r.flags.ra
-        );
+        flag(out, ",\"AA\":", r.flags.aa);
+        flag(out, ",\"TC\":", r.flags.tc);
+        flag(out, ",\"RA\":", r.flags.ra);
         let answers: Vec<String> = r.answers.iter().map(|a| rdata_text(&a.data)).collect();
         str_array(out, "answers", answers.iter().map(String::as_str));
-        let _ = write!(out, ",\"TTLs\":[");
+        out.push_str(",\"TTLs\":[");
         for (i, a) in r.answers.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            let _ = write!(out, "{}", a.ttl);
+            num(out, if i > 0 { "," } else { "" }, a.ttl);
         }
         out.push(']');
     }
-    let _ = write!(out, ",\"responses\":[");
+    out.push_str(",\"responses\":[");
     for (i, r) in t.responses.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
         out.push_str("{\"ts\":");
         let _ = write_secs(out, r.ts.as_nanos());
-        let _ = write!(
-            out,
-            ",\"frame\":{},\"ip_ttl\":{},\"ip_id\":{},\"df\":{},\"rcode\":{},\"AA\":{},\"TC\":{},\"RD\":{},\"RA\":{},\"AD\":{},\"CD\":{}",
-            r.frame, r.ip.ttl, r.ip.ip_id, r.ip.df, r.rcode, r.flags.aa, r.flags.tc, r.flags.rd, r.flags.ra, r.flags.ad, r.flags.cd
-        );
+        num(out, ",\"frame\":", r.frame);
+        num(out, ",\"ip_ttl\":", r.ip.ttl);
+        num(out, ",\"ip_id\":", r.ip.ip_id);
+        flag(out, ",\"df\":", r.ip.df);
+        num(out, ",\"rcode\":", r.rcode);
+        flag(out, ",\"AA\":", r.flags.aa);
+        flag(out, ",\"TC\":", r.flags.tc);
+        flag(out, ",\"RD\":", r.flags.rd);
+        flag(out, ",\"RA\":", r.flags.ra);
+        flag(out, ",\"AD\":", r.flags.ad);
+        flag(out, ",\"CD\":", r.flags.cd);
         if let Some(e) = &r.edns {
             let _ = write!(
                 out,
@@ -250,7 +267,7 @@ pub fn tls_json(
     if let Some(r) = s.sni_missing_reason {
         key_str(out, "server_name_missing", r);
     }
-    let _ = write!(out, ",\"established\":{}", s.handshake_completed);
+    flag(out, ",\"established\":", s.handshake_completed);
     if let Some(e) = encrypted_dns {
         key_str(out, "encrypted_dns", e);
     }
@@ -271,11 +288,8 @@ pub fn tls_json(
             "key_share_groups",
             ch.key_share_groups().iter().map(|g| tls::group_name(*g)),
         );
-        let _ = write!(
-            out,
-            ",\"x25519mlkem768\":{},\"ech_offered\":{}",
-            ch.has_x25519mlkem768, ch.ech_offered
-        );
+        flag(out, ",\"x25519mlkem768\":", ch.has_x25519mlkem768);
+        flag(out, ",\"ech_offered\":", ch.ech_offered);
         key_str(out, "ja4", &ch.ja4());
     }
     if let Some(sh) = &s.server_hello {

@@ -38,6 +38,14 @@ use core::fmt::Write;
 /// Appends `s` as a JSON string literal.
 pub fn json_str(out: &mut String, s: &str) {
     out.push('"');
+    // Most strings need no escape: one pass without early exit (it vectorizes), one copy.
+    if !s.bytes().fold(false, |esc, b| {
+        esc | (b < 0x20) | (b == b'"') | (b == b'\\')
+    }) {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     // Runs of bytes that need no escape are copied whole; every escaped byte is ASCII, so each
     // run ends on a character boundary.
     let mut start = 0;
@@ -94,11 +102,10 @@ pub fn push_u64(out: &mut String, mut v: u64) {
             break;
         }
     }
-    out.push_str(
-        buf.get(i..)
-            .and_then(|d| core::str::from_utf8(d).ok())
-            .unwrap_or(""),
-    );
+    // Digit by digit: `push` of an ASCII char is a byte store (a `str` would be validated).
+    for d in buf.get(i..).unwrap_or(&[]) {
+        out.push(char::from(*d));
+    }
 }
 
 /// Appends `,"key":value`.
@@ -116,7 +123,9 @@ pub fn conn_json(out: &mut String, r: &ConnRecord) {
     let p = &r.resp_stats;
     out.push_str("{\"type\":\"conn\",\"ts\":");
     let _ = write_secs(out, r.ts.as_nanos());
-    let _ = write!(out, ",\"uid\":\"{}\",\"proto\":\"", r.uid);
+    out.push_str(",\"uid\":\"");
+    r.uid.push_to(out);
+    out.push_str("\",\"proto\":\"");
     out.push_str(r.proto.as_str());
     out.push_str("\",\"orig_h\":\"");
     push_ip(out, r.orig.addr);
