@@ -28,6 +28,11 @@ pub struct RunConfig {
     pub shards: usize,
     /// Packets read between hand-offs to the shards.
     pub batch_packets: usize,
+    /// With one engine: events gathered before the sink is called (at least 1; all that are left
+    /// at the end of input are handed over too). 1 hands each packet's events at once (live and
+    /// streamed input); a sink that passes events to another thread can take the whole vector
+    /// (`std::mem::replace`) when it is called with a batch, so events are not copied.
+    pub sink_batch: usize,
 }
 
 impl Default for RunConfig {
@@ -36,6 +41,7 @@ impl Default for RunConfig {
             engine: EngineConfig::default(),
             shards: 1,
             batch_packets: 1024,
+            sink_batch: 1,
         }
     }
 }
@@ -67,7 +73,8 @@ pub fn run<S: PacketSource + ?Sized, E>(
             Some(f) => Engine::with_stream_handler(cfg.engine.clone(), f()),
             None => Engine::new(cfg.engine.clone()),
         };
-        let mut events = Vec::with_capacity(64);
+        let sink_batch = cfg.sink_batch.max(1);
+        let mut events = Vec::with_capacity(sink_batch.max(64));
         let mut source_errors = Vec::new();
         let mut failing = 0;
         loop {
@@ -92,10 +99,14 @@ pub fn run<S: PacketSource + ?Sized, E>(
                     }
                 }
             }
-            if !events.is_empty() {
+            if events.len() >= sink_batch {
                 sink(&mut events)?;
                 events.clear();
             }
+        }
+        if !events.is_empty() {
+            sink(&mut events)?;
+            events.clear();
         }
         while engine.finish_some(FINISH_BATCH, &mut events) {
             sink(&mut events)?;

@@ -128,6 +128,9 @@ pub fn run(args: LogArgs) -> anyhow::Result<ExitCode> {
             ..EngineConfig::default()
         },
         shards,
+        // Streams hand each packet's records to the writer at once; files in batches, which the
+        // writer thread takes without a copy.
+        sink_batch: if streaming { 1 } else { WRITER_BATCH },
         ..RunConfig::default()
     };
     let factory =
@@ -149,6 +152,10 @@ pub fn run(args: LogArgs) -> anyhow::Result<ExitCode> {
         let mut writer = Writer::spawn(io::stdout(), 1 << 16, args.format, args.types.clone())?;
         let mut pending: Vec<Event> = Vec::with_capacity(WRITER_BATCH);
         let result = runtime::run(source.as_mut(), &cfg, handlers, |events| {
+            if pending.is_empty() && events.len() >= WRITER_BATCH {
+                // A whole batch from the engine (`sink_batch`): handed over as it is.
+                return writer.send(events);
+            }
             pending.append(events);
             if pending.len() >= WRITER_BATCH {
                 writer.send(&mut pending)?;
