@@ -1,4 +1,4 @@
-//! A cache-prefetch hint, the only `unsafe` in the tidysniff workspace.
+//! Cache-prefetch, huge-page and pre-fault hints: the only `unsafe` in the tidysniff workspace.
 //!
 //! The flow table's per-packet lookup is a cache miss on a large table (the dominant cost of
 //! `tidysniff log` on captures with tens of thousands of concurrent flows). The engine looks a few
