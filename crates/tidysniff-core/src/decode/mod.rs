@@ -51,6 +51,31 @@ const INNER_ETHERNET: u16 = 0xFFFF;
 
 /// Decodes a frame down to the (innermost) IP layer.
 pub fn decode_frame(linktype: LinkType, data: &[u8]) -> Result<Decoded<'_>, DecodeError> {
+    // The common frame (untagged Ethernet, plain IPv4, not a tunnel) without the general walk;
+    // the same result (unit test below, and the `decode` fuzz target).
+    if linktype == LinkType::ETHERNET && be16(data, 12) == Some(link::ETHERTYPE_IPV4) {
+        if let Some(packet) = data.get(14..).and_then(ip::parse_ipv4_plain) {
+            if packet.fragment.is_some() || tunnel_payload(&packet).is_none() {
+                return Ok(Decoded::Ip {
+                    link: LinkInfo {
+                        ether_type: link::ETHERTYPE_IPV4,
+                        offset: 14,
+                        vlan: None,
+                        inner_vlan: None,
+                    },
+                    packet,
+                    tunnels: 0,
+                });
+            }
+        }
+    }
+    decode_frame_general(linktype, data)
+}
+
+/// [`decode_frame`] for every frame. Public only so that the fuzz target can compare it with the
+/// common-case path.
+#[doc(hidden)]
+pub fn decode_frame_general(linktype: LinkType, data: &[u8]) -> Result<Decoded<'_>, DecodeError> {
     let link = parse_link(linktype, data).map_err(link_error)?;
     let mut ether_type = link.ether_type;
     let mut bytes = data.get(link.offset..).unwrap_or(&[]);
@@ -277,4 +302,44 @@ fn teredo_payload(p: &[u8]) -> Option<(u16, &[u8])> {
     let plen = usize::from(be16(b, 4)?);
     (b.first()? >> 4 == 6 && b.len() >= 40 && 40 + plen >= b.len().min(40 + plen))
         .then_some((link::ETHERTYPE_IPV6, b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn common_frame_path_gives_what_the_general_walk_gives() {
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        let mut fast = 0;
+        for i in 0..200_000u32 {
+            let ip = ip::tests::random_ipv4(&mut seed);
+            let mut f = vec![0u8; 12];
+            f[0] = i as u8;
+            // Mostly IPv4; some VLAN tags and other EtherTypes.
+            let et: u16 = match i % 16 {
+                0 => 0x8100,
+                1 => 0x86dd,
+                2 => 0x0806,
+                _ => 0x0800,
+            };
+            f.extend_from_slice(&et.to_be_bytes());
+            if et == 0x8100 {
+                f.extend_from_slice(&[0, 7, 8, 0]);
+            }
+            f.extend_from_slice(&ip);
+            let cut = if i % 7 == 0 { f.len() / 2 } else { f.len() };
+            let f = &f[..cut];
+            for lt in [LinkType::ETHERNET, LinkType(101)] {
+                assert_eq!(
+                    decode_frame(lt, f),
+                    decode_frame_general(lt, f),
+                    "{lt:?} {f:02x?}"
+                );
+            }
+            fast +=
+                usize::from(et == 0x0800 && f.get(14..).and_then(ip::parse_ipv4_plain).is_some());
+        }
+        assert!(fast > 20_000, "the common path was taken {fast} times");
+    }
 }
