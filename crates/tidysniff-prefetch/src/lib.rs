@@ -85,15 +85,10 @@ pub fn allow_huge_pages() -> bool {
 pub fn advise_huge_pages<T>(mem: &mut [T]) -> bool {
     #[cfg(target_os = "linux")]
     {
-        const HUGE: usize = 2 << 20;
-        let start = mem.as_mut_ptr() as usize;
-        let end = start.saturating_add(core::mem::size_of_val(mem));
         // Whole huge pages inside `mem` only (madvise wants a page-aligned start).
-        let lo = start.saturating_add(HUGE - 1) & !(HUGE - 1);
-        let hi = end & !(HUGE - 1);
-        if hi <= lo {
+        let Some((lo, hi)) = whole_pages(mem, 2 << 20) else {
             return false;
-        }
+        };
         // SAFETY: [lo, hi) lies inside `mem`, which the caller borrows mutably, so the range is
         // mapped memory this process owns. MADV_HUGEPAGE only changes how the kernel backs the
         // pages (never their contents, protection or validity); errors are returned, not raised.
@@ -124,15 +119,10 @@ pub fn prefault_in_background<T>(mem: &[T]) -> bool {
     {
         use std::sync::mpsc::{channel, Sender};
         use std::sync::OnceLock;
-        const PAGE: usize = 4096;
         static QUEUE: OnceLock<Option<Sender<(usize, usize)>>> = OnceLock::new();
-        let start = mem.as_ptr() as usize;
-        let end = start.saturating_add(core::mem::size_of_val(mem));
-        let lo = start.saturating_add(PAGE - 1) & !(PAGE - 1);
-        let hi = end & !(PAGE - 1);
-        if hi <= lo {
+        let Some((lo, hi)) = whole_pages(mem, 4096) else {
             return false;
-        }
+        };
         let queue = QUEUE.get_or_init(|| {
             let (tx, rx) = channel::<(usize, usize)>();
             std::thread::Builder::new()
@@ -161,6 +151,16 @@ pub fn prefault_in_background<T>(mem: &[T]) -> bool {
         let _ = mem;
         false
     }
+}
+
+/// The addresses `[lo, hi)` of the whole `page`-sized (power of two) pages inside `mem`, if any.
+#[cfg(target_os = "linux")]
+fn whole_pages<T>(mem: &[T], page: usize) -> Option<(usize, usize)> {
+    let start = mem.as_ptr() as usize;
+    let end = start.saturating_add(core::mem::size_of_val(mem));
+    let lo = start.saturating_add(page - 1) & !(page - 1);
+    let hi = end & !(page - 1);
+    (lo < hi).then_some((lo, hi))
 }
 
 #[cfg(test)]
@@ -192,8 +192,7 @@ mod tests {
 
     #[cfg(target_os = "linux")]
     fn resident_pages(mem: &[core::mem::MaybeUninit<u8>]) -> (usize, usize) {
-        let lo = (mem.as_ptr() as usize + 4095) & !4095;
-        let hi = (mem.as_ptr() as usize + mem.len()) & !4095;
+        let (lo, hi) = super::whole_pages(mem, 4096).unwrap();
         let mut vec = std::vec![0u8; (hi - lo) / 4096];
         // SAFETY: mincore only reads page-table state into `vec`, which has one byte per page of
         // [lo, hi), a page-aligned range inside `mem`.
