@@ -278,11 +278,7 @@ impl Writer {
         let batch = std::mem::replace(pending, next);
         match self.tx.try_send(Chunk::Events(batch)) {
             Ok(()) => Ok(()),
-            Err(mpsc::TrySendError::Disconnected(_)) => Err(stopped()),
-            Err(mpsc::TrySendError::Full(chunk)) => {
-                let Chunk::Events(mut batch) = chunk else {
-                    return Ok(());
-                };
+            Err(mpsc::TrySendError::Full(Chunk::Events(mut batch))) => {
                 let mut text = text.unwrap_or_else(|| Vec::with_capacity(64 << 10));
                 write_events(&mut text, &mut self.line, &batch, self.format, &self.types)?;
                 batch.clear();
@@ -292,6 +288,7 @@ impl Writer {
                 self.formatted_here += 1;
                 self.tx.send(Chunk::Text(text)).map_err(|_| stopped())
             }
+            Err(_) => Err(stopped()),
         }
     }
 
