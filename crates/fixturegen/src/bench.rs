@@ -27,6 +27,9 @@ const SEG: usize = 1448;
 const BLOCKS: usize = 16;
 const DNS_SERVER: u32 = 0xC000_0235; // 192.0.2.53
 const SNAPLEN: u32 = 262_144;
+/// Bytes of a TLS client's first application-data record (a TLS 1.3 Finished and an HTTP/2
+/// request, both encrypted).
+const CLIENT_APP_LEN: usize = 120;
 
 #[derive(Clone, Debug)]
 pub struct BenchOpts {
@@ -124,6 +127,8 @@ struct Flow {
     reset_after: u32,
     /// A data segment to send again next step: (seq, block).
     retx: Option<(u32, u8)>,
+    /// TLS: the client has sent its first application-data record (its Finished and request).
+    client_app: bool,
 }
 
 /// A packet due later: a DNS response or a SYN retransmission.
@@ -151,6 +156,11 @@ struct Gen<W: Write + Send + 'static> {
     stats: BenchStats,
     blocks: Vec<Vec<u8>>,
     block_sums: Vec<u64>,
+    /// The same for TLS flows: each block one application-data record filling a segment.
+    tls_blocks: Vec<Vec<u8>>,
+    tls_block_sums: Vec<u64>,
+    /// The client's first application-data record (TLS 1.3: its Finished and first request).
+    tls_client: (Vec<u8>, u64),
     tls_first: Vec<(Vec<u8>, u64)>,
     flows: Vec<Flow>,
     next_flow: u64,
@@ -185,6 +195,15 @@ pub fn run<W: Write + Send + 'static>(opts: &BenchOpts, out: W) -> io::Result<(B
         block_sums.push(wire::sum(&b, 0));
         blocks.push(b);
     }
+    let mut tls_blocks = Vec::with_capacity(BLOCKS);
+    let mut tls_block_sums = Vec::with_capacity(BLOCKS);
+    for _ in 0..BLOCKS {
+        let b = payload::tls_app_data(SEG, &mut rng);
+        tls_block_sums.push(wire::sum(&b, 0));
+        tls_blocks.push(b);
+    }
+    let client_rec = payload::tls_app_data(CLIENT_APP_LEN, &mut rng);
+    let tls_client = (client_rec.clone(), wire::sum(&client_rec, 0));
     let mut tls_first = Vec::with_capacity(BLOCKS);
     for i in 0..BLOCKS {
         let mut p = payload::server_hello(&mut rng, &[i as u8; 32]);
@@ -203,6 +222,9 @@ pub fn run<W: Write + Send + 'static>(opts: &BenchOpts, out: W) -> io::Result<(B
         stats: BenchStats::default(),
         blocks,
         block_sums,
+        tls_blocks,
+        tls_block_sums,
+        tls_client,
         tls_first,
         flows: Vec::with_capacity(opts.flows.max(1)),
         next_flow: 0,
@@ -329,6 +351,7 @@ impl<W: Write + Send + 'static> Gen<W> {
             since_ack: 0,
             reset_after,
             retx: None,
+            client_app: false,
         }
     }
 
@@ -516,6 +539,7 @@ impl<W: Write + Send + 'static> Gen<W> {
             since_ack: 0,
             reset_after: 0,
             retx: None,
+            client_app: false,
         };
         self.put_tcp(true, &f, t.seq, 0, flags::SYN, &[], 0);
         self.stats.retransmissions += 1;
@@ -539,6 +563,27 @@ impl<W: Write + Send + 'static> Gen<W> {
                 &format!("host{}.example", f.n % 100_000),
                 &format!("/obj/{}", f.n),
             )
+        }
+    }
+
+    /// Takes bulk block `b` (TLS records or raw bytes) and its sum; give it back with
+    /// [`Self::put_block`].
+    fn block(&mut self, tls: bool, b: usize) -> (Vec<u8>, u64) {
+        if tls {
+            (
+                std::mem::take(&mut self.tls_blocks[b]),
+                self.tls_block_sums[b],
+            )
+        } else {
+            (std::mem::take(&mut self.blocks[b]), self.block_sums[b])
+        }
+    }
+
+    fn put_block(&mut self, tls: bool, b: usize, blk: Vec<u8>) {
+        if tls {
+            self.tls_blocks[b] = blk;
+        } else {
+            self.blocks[b] = blk;
         }
     }
 
@@ -614,21 +659,21 @@ impl<W: Write + Send + 'static> Gen<W> {
                 };
             }
             Phase::Data => {
+                // TLS flows carry whole application-data records, others raw bytes.
+                let tls = f.sport == 443;
                 if let Some((seq, b)) = f.retx.take() {
-                    let (blk, s) = (
-                        std::mem::take(&mut self.blocks[b as usize]),
-                        self.block_sums[b as usize],
-                    );
+                    let b = b as usize;
+                    let (blk, s) = self.block(tls, b);
                     self.put_tcp(false, &f, seq, f.cseq, ack, &blk, s);
-                    self.blocks[b as usize] = blk;
+                    self.put_block(tls, b, blk);
                     self.stats.retransmissions += 1;
                 } else {
                     let b = ((f.n + u64::from(f.segs_sent)) % BLOCKS as u64) as usize;
                     let last = f.segs_sent + 1 == f.segs_total;
                     let fl = if last { flags::PSH | ack } else { ack };
-                    let (blk, s) = (std::mem::take(&mut self.blocks[b]), self.block_sums[b]);
+                    let (blk, s) = self.block(tls, b);
                     self.put_tcp(false, &f, f.sseq, f.cseq, fl, &blk, s);
-                    self.blocks[b] = blk;
+                    self.put_block(tls, b, blk);
                     if self.rng.chance(5_000) {
                         f.retx = Some((f.sseq, b as u8));
                     }
@@ -645,6 +690,22 @@ impl<W: Write + Send + 'static> Gen<W> {
                         f.phase = Phase::ClientAck;
                     }
                 }
+            }
+            Phase::ClientAck if f.sport == 443 && !f.client_app => {
+                // A TLS client answers the server's first flight with its Finished and request
+                // (the handshake then completes, as in real traffic).
+                let (p, s) = std::mem::take(&mut self.tls_client);
+                self.put_tcp(true, &f, f.cseq, f.sseq, flags::PSH | ack, &p, s);
+                f.cseq = f.cseq.wrapping_add(p.len() as u32);
+                self.tls_client = (p, s);
+                f.client_app = true;
+                f.cid = f.cid.wrapping_add(1);
+                f.since_ack = 0;
+                f.phase = if f.segs_sent < f.segs_total {
+                    Phase::Data
+                } else {
+                    Phase::ClientFin
+                };
             }
             Phase::ClientAck => {
                 self.put_tcp(true, &f, f.cseq, f.sseq, ack, &[], 0);

@@ -599,6 +599,43 @@ fn bench_is_deterministic_valid_and_stops_at_a_boundary() {
         .filter(|r| r.data.len() == 14 + 20 + 20 + 1448)
         .count();
     assert!(full * 2 > recs.len(), "{full} of {}", recs.len());
+    // Port 443 carries TLS framed as real traffic is: every payload is whole records (the
+    // server's first segment ServerHello + ChangeCipherSpec + application data, then one
+    // application-data record a segment), and each client answers the server's first flight
+    // with an application-data record (its Finished and request), so handshakes complete.
+    let (mut tls_segs, mut client_app) = (0, 0);
+    for r in &recs {
+        let Ok(p) = SlicedPacket::from_ethernet(r.data) else {
+            continue;
+        };
+        let Some(etherparse::TransportSlice::Tcp(t)) = p.transport else {
+            continue;
+        };
+        if (t.source_port() != 443 && t.destination_port() != 443) || t.payload().is_empty() {
+            continue;
+        }
+        let mut rest = t.payload();
+        while !rest.is_empty() {
+            assert!(rest.len() >= 5, "a record header cut by the segment end");
+            assert!(
+                matches!(rest[0], 0x14..=0x17) && rest[1] == 3 && matches!(rest[2], 1..=3),
+                "{:?}",
+                &rest[..5]
+            );
+            let len = 5 + usize::from(u16::from_be_bytes([rest[3], rest[4]]));
+            assert!(len <= rest.len(), "a record cut by the segment end");
+            if t.destination_port() == 443 && rest[0] == 0x17 {
+                client_app += 1;
+            }
+            rest = &rest[len..];
+        }
+        tls_segs += 1;
+    }
+    assert!(tls_segs > 1000, "{tls_segs} TLS segments");
+    assert!(
+        client_app > 20,
+        "{client_app} client application-data records"
+    );
 }
 
 /// Client payloads of `port`'s connection in capture order: (relative seq, bytes).
