@@ -452,6 +452,11 @@ impl DnsTracker {
             return;
         }
         let first = p.tx.responses.is_empty();
+        if first {
+            // Nearly every query gets one answer: a first push would reserve room for four
+            // (~1 KB of fresh memory a transaction).
+            p.tx.responses.reserve_exact(1);
+        }
         p.tx.responses
             .push(DnsResponse::new(meta, ip, msg, max_records));
         p.tx.status = DnsTxStatus::Answered;
@@ -679,6 +684,21 @@ mod tests {
         assert_eq!(out[0].status, DnsTxStatus::Unanswered);
         assert_eq!(out[0].question.as_ref().unwrap().name, "b.example");
         assert_eq!(tr.pending(), 0);
+    }
+
+    #[test]
+    fn one_answer_reserves_room_for_one() {
+        let mut tr = DnsTracker::new(DnsConfig::default());
+        query(&mut tr, 0, 1, 5, "example.com");
+        answer(&mut tr, 1, 2, 5, "example.com", [1, 2, 3, 4], 60);
+        let mut out = Vec::new();
+        tr.drain(&mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].status, DnsTxStatus::Answered);
+        assert_eq!(
+            (out[0].responses.len(), out[0].responses.capacity()),
+            (1, 1)
+        );
     }
 
     #[test]

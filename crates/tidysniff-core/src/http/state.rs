@@ -667,6 +667,11 @@ impl HttpState {
         } else {
             request_framing(&head)
         };
+        if self.pending.capacity() == 0 {
+            // One request at a time is the rule (pipelining grows it): a first push would
+            // reserve four (~1 KB for the connection's whole life).
+            self.pending.reserve_exact(1);
+        }
         self.pending.push_back(Pending {
             index: self.started,
             connect_target: connect.then(|| request.uri.clone()),
@@ -1008,6 +1013,18 @@ mod tests {
             .all(|t| t.goproxy.is_none() && !t.tunnel_established));
         assert!(!st.is_proxy());
         assert_eq!(st.mode(), HttpMode::Finished);
+    }
+
+    #[test]
+    fn one_request_at_a_time_holds_room_for_one() {
+        // The Go tool's requests: one at a time on a kept-alive connection.
+        let (ev, st) = run(&[
+            (C, b"GET /a HTTP/1.1\r\nHost: h\r\n\r\n"),
+            (S, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+            (C, b"GET /b HTTP/1.1\r\nHost: h\r\n\r\n"),
+        ]);
+        assert_eq!(anomalies(&ev), Vec::<&str>::new());
+        assert_eq!(st.pending.capacity(), 1);
     }
 
     #[test]
