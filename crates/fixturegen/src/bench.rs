@@ -691,24 +691,18 @@ impl<W: Write + Send + 'static> Gen<W> {
                     }
                 }
             }
-            Phase::ClientAck if f.sport == 443 && !f.client_app => {
-                // A TLS client answers the server's first flight with its Finished and request
-                // (the handshake then completes, as in real traffic).
-                let (p, s) = std::mem::take(&mut self.tls_client);
-                self.put_tcp(true, &f, f.cseq, f.sseq, flags::PSH | ack, &p, s);
-                f.cseq = f.cseq.wrapping_add(p.len() as u32);
-                self.tls_client = (p, s);
-                f.client_app = true;
-                f.cid = f.cid.wrapping_add(1);
-                f.since_ack = 0;
-                f.phase = if f.segs_sent < f.segs_total {
-                    Phase::Data
-                } else {
-                    Phase::ClientFin
-                };
-            }
             Phase::ClientAck => {
-                self.put_tcp(true, &f, f.cseq, f.sseq, ack, &[], 0);
+                if f.sport == 443 && !f.client_app {
+                    // A TLS client answers the server's first flight with its Finished and
+                    // request (the handshake then completes, as in real traffic).
+                    let (p, s) = std::mem::take(&mut self.tls_client);
+                    self.put_tcp(true, &f, f.cseq, f.sseq, flags::PSH | ack, &p, s);
+                    f.cseq = f.cseq.wrapping_add(p.len() as u32);
+                    self.tls_client = (p, s);
+                    f.client_app = true;
+                } else {
+                    self.put_tcp(true, &f, f.cseq, f.sseq, ack, &[], 0);
+                }
                 f.cid = f.cid.wrapping_add(1);
                 f.since_ack = 0;
                 f.phase = if f.segs_sent < f.segs_total {
