@@ -1041,7 +1041,7 @@ fn end_event(key: FlowKey, mut flow: Flow, at: Timestamp, frame: u64, end: EndRe
     } else {
         (key.hi, key.lo)
     };
-    let mut history = String::new();
+    let mut history = crate::flow::History::new();
     let mut conn_state = "OTH";
     let mut syn_count = 0;
     let mut synack_count = 0;
@@ -1057,7 +1057,7 @@ fn end_event(key: FlowKey, mut flow: Flow, at: Timestamp, frame: u64, end: EndRe
                 missed += ep.seq.missed;
             }
             conn_state = c.conn_state(flow.stats[0].bytes, flow.stats[1].bytes);
-            history = c.history().to_string();
+            history = *c.history();
             syn_count = c.ep[0].syns;
             synack_count = c.ep[1].syns;
             rtt = c.rtt;
@@ -1071,10 +1071,10 @@ fn end_event(key: FlowKey, mut flow: Flow, at: Timestamp, frame: u64, end: EndRe
                 (false, false) => "OTH",
             };
             if o {
-                history.push('D');
+                history.push(b'D');
             }
             if r {
-                history.push('d');
+                history.push(b'd');
             }
         }
         L4::Other => {}

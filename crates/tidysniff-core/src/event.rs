@@ -2,7 +2,7 @@
 //! Wireshark numbers packets across the merged input), the connection uid and the direction.
 
 use crate::decode::IcmpMessage;
-use crate::flow::{Dir, Endpoint, Proto, Uid};
+use crate::flow::{Dir, Endpoint, History, Proto, Uid};
 use crate::time::{Duration, Timestamp};
 use core::net::IpAddr;
 
@@ -205,7 +205,7 @@ pub struct ConnRecord {
     /// Zeek's conn_state (S0, S1, SF, REJ, ...).
     pub conn_state: &'static str,
     /// Zeek's history letters.
-    pub history: String,
+    pub history: History,
     /// Originator counters.
     pub orig_stats: DirStats,
     /// Responder counters.

@@ -1,5 +1,6 @@
 //! Flows: bidirectional keys, connection ids and the bounded flow table.
 
+mod history;
 mod index;
 pub mod table;
 pub mod tombs;
@@ -7,6 +8,7 @@ pub mod tombs;
 use core::fmt;
 use core::net::IpAddr;
 
+pub use history::{History, MAX_HISTORY};
 pub use table::{FlowTable, FlowTableConfig, Slot};
 
 /// Which side of a connection sent a packet.

@@ -97,24 +97,7 @@ const L_FIN: u16 = 16;
 const L_RST: u16 = 32;
 const L_SYNFIN: u16 = 64;
 
-/// Longest history kept (Zeek's letters are mostly one per direction, so this is rarely reached).
-pub const MAX_HISTORY: usize = 48;
-
-/// Up to [`MAX_HISTORY`] history letters.
-#[derive(Clone, Debug)]
-struct History {
-    letters: [u8; MAX_HISTORY],
-    len: u8,
-}
-
-impl Default for History {
-    fn default() -> Self {
-        History {
-            letters: [0; MAX_HISTORY],
-            len: 0,
-        }
-    }
-}
+pub use crate::flow::{History, MAX_HISTORY};
 
 /// A TCP connection seen from both sides.
 #[derive(Clone, Debug, Default)]
@@ -147,24 +130,18 @@ impl TcpConn {
         c
     }
 
-    /// Zeek's history string.
-    pub fn history(&self) -> &str {
-        // Only ASCII letters are ever pushed.
-        core::str::from_utf8(self.history_bytes()).unwrap_or("")
+    /// Zeek's history letters.
+    pub fn history(&self) -> &History {
+        &self.history
     }
 
     fn history_bytes(&self) -> &[u8] {
-        let h = &self.history;
-        h.letters.get(..usize::from(h.len)).unwrap_or(&[])
+        self.history.as_str().as_bytes()
     }
 
     /// Appends a letter unless the history is full.
     fn push_history(&mut self, letter: u8) {
-        let h = &mut self.history;
-        if let Some(slot) = h.letters.get_mut(usize::from(h.len)) {
-            *slot = letter;
-            h.len += 1;
-        }
+        self.history.push(letter);
     }
 
     fn letter(&mut self, dir: Dir, mask: u16, upper: u8) {
