@@ -146,9 +146,8 @@ impl Uid {
 
     /// Appends the text form (as `Display` writes it) without the formatting machinery.
     pub fn push_to(self, out: &mut String) {
-        for b in self.text() {
-            out.push(char::from(b));
-        }
+        // Base-62 letters and digits: always ASCII.
+        out.push_str(core::str::from_utf8(&self.text()).unwrap_or_default());
     }
 }
 
