@@ -472,17 +472,15 @@ impl Engine {
         self.next_expiry = self.now.add(Duration::from_secs(1));
         let frame = self.frame;
         let at = self.now;
-        let mut expired = Vec::new();
-        self.core
-            .table
-            .expire(at, |key, flow| expired.push((key, flow)));
-        for (key, flow) in expired {
+        // Each expired flow goes straight to its record (no list of 700-byte flows in between).
+        let Core { table, handler, .. } = &mut self.core;
+        table.expire(at, |key, flow| {
             let reason = match &flow.l4 {
                 L4::Tcp(c) if c.is_finished() => EndReason::Closed,
                 _ => EndReason::Idle,
             };
-            end_of(&mut self.core.handler, key, flow, at, frame, reason, out);
-        }
+            end_of(handler, key, flow, at, frame, reason, out);
+        });
         if let Some(h) = self.core.handler.as_deref_mut() {
             let n = out.len();
             h.on_time(at, out);
