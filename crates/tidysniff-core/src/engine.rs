@@ -469,6 +469,14 @@ impl Engine {
         if self.now < self.next_expiry {
             return;
         }
+        self.sweep(out);
+    }
+
+    /// Expires what is idle at `self.now`: flows, the handler's pending state, tombstones and
+    /// fragments. `advance` runs it at most once a second of packet time; `finish_some` once more
+    /// at the end, so what was idle before the input ended is reported as idle whenever the last
+    /// periodic sweep happened to run (and so whatever the number of shards).
+    fn sweep(&mut self, out: &mut Vec<Event>) {
         self.next_expiry = self.now.add(Duration::from_secs(1));
         let frame = self.frame;
         let at = self.now;
@@ -511,6 +519,7 @@ impl Engine {
         let frame = self.frame;
         let at = self.now;
         if self.finishing.is_none() {
+            self.sweep(out);
             let mut order: Vec<(u64, Slot)> = self
                 .core
                 .table

@@ -86,3 +86,24 @@ fn a_packet_after_the_timeout_starts_a_new_flow_before_any_sweep() {
     assert_eq!(last.len(), 2, "{last:?}");
     assert!(last.contains(&(1, 1)) && last.contains(&(2, 1)), "{last:?}");
 }
+
+#[test]
+fn a_flow_idle_past_its_timeout_when_input_ends_is_reported_idle_whenever_the_last_sweep_ran() {
+    let mut e = Engine::new(EngineConfig::default());
+    let mut ev = Vec::new();
+    feed(&mut e, &mut ev, 300, &udp(1));
+    // A sweep at 59.9 s (flow 1 idle 59.6 s: kept); the next would be due at 60.9 s.
+    feed(&mut e, &mut ev, 59_900, &udp(2));
+    // The last packet, at 60.5 s: flow 1 is idle 60.2 s, but no sweep is due.
+    feed(&mut e, &mut ev, 60_500, &udp(2));
+    assert!(ends(&ev).is_empty());
+    e.finish(&mut ev);
+    // Flow 1 timed out before the input ended; flow 2 was still live.
+    assert_eq!(
+        ends(&ev),
+        vec![
+            (1, EndReason::Idle, 1, 60_500),
+            (2, EndReason::EndOfInput, 2, 60_500)
+        ]
+    );
+}
