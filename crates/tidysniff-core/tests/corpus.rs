@@ -206,3 +206,55 @@ fn corpus_is_read_without_panic_and_agrees_with_tshark() {
         failures.join("\n")
     );
 }
+
+/// Every packet of a capture as (time, link type, original length, bytes), and the error text.
+type Read = (Vec<(i64, u16, u32, Vec<u8>)>, Option<String>);
+
+/// Over the corpus, reading a classic pcap file in place (`PcapSlice`, the mapped-file path)
+/// gives exactly the packets and the error `CaptureReader` gives.
+#[test]
+fn corpus_pcaps_read_in_place_match_the_reader() {
+    let Some(root) = std::env::var_os("TIDYSNIFF_CORPUS").map(PathBuf::from) else {
+        eprintln!("TIDYSNIFF_CORPUS not set: corpus test skipped");
+        return;
+    };
+    let mut files = Vec::new();
+    captures(&root, &mut files);
+    let mut compared = 0;
+    for path in &files {
+        let bytes = std::fs::read(path).unwrap();
+        let Some(mut slice) = tidysniff_core::source::PcapSlice::new(&bytes) else {
+            continue;
+        };
+        let mut got: Read = (Vec::new(), None);
+        loop {
+            match slice.next_packet() {
+                Ok(Some(p)) => got
+                    .0
+                    .push((p.ts.0, p.linktype.0, p.orig_len, p.data.to_vec())),
+                Ok(None) => break,
+                Err(e) => {
+                    got.1 = Some(e.to_string());
+                    break;
+                }
+            }
+        }
+        let mut want: Read = (Vec::new(), None);
+        let mut reader = CaptureReader::new(&bytes[..]).unwrap();
+        loop {
+            match reader.next_packet() {
+                Ok(Some(p)) => want
+                    .0
+                    .push((p.ts.0, p.linktype.0, p.orig_len, p.data.to_vec())),
+                Ok(None) => break,
+                Err(e) => {
+                    want.1 = Some(e.to_string());
+                    break;
+                }
+            }
+        }
+        assert!(got == want, "{}: the two readers differ", path.display());
+        compared += 1;
+    }
+    assert!(compared > 1000, "only {compared} classic pcap files");
+}
