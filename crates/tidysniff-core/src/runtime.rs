@@ -139,7 +139,12 @@ pub fn shard_of(linktype: LinkType, data: &[u8], shards: usize) -> usize {
         return 0;
     };
     let (mut a, mut b) = (packet.ip.src, packet.ip.dst);
-    if packet.fragment.is_none_or(|f| f.offset == 0) {
+    // An ICMP error goes with the flow it quotes (only ICMP and ICMPv6 are parsed further).
+    if matches!(
+        packet.ip.protocol,
+        decode::ip::PROTO_ICMP | decode::ip::PROTO_ICMPV6
+    ) && packet.fragment.is_none_or(|f| f.offset == 0)
+    {
         if let Ok(Transport::Icmp(m)) =
             decode::parse_transport(packet.ip.protocol, packet.payload, packet.payload_len)
         {
