@@ -510,21 +510,41 @@ impl<R: Read> CaptureReader<R> {
         if avail < 4 {
             return Err(SourceError::NotACapture { magic, len: avail });
         }
-        let format = match magic {
+        let (nanos, big_endian, modified) = match magic {
+            [0xd4, 0xc3, 0xb2, 0xa1] => (false, false, false),
+            [0xa1, 0xb2, 0xc3, 0xd4] => (false, true, false),
+            [0x4d, 0x3c, 0xb2, 0xa1] => (true, false, false),
+            [0xa1, 0xb2, 0x3c, 0x4d] => (true, true, false),
+            [0x34, 0xcd, 0xb2, 0xa1] => (false, false, true),
+            [0xa1, 0xb2, 0xcd, 0x34] => (false, true, true),
             [0x0a, 0x0d, 0x0d, 0x0a] => {
                 // The first block is this Section Header Block: parse it now so that a broken one
                 // is reported by `new`.
                 r.next_block()?;
                 return Ok(r);
             }
-            m => pcap_format(m).ok_or(SourceError::NotACapture { magic, len: 4 })?,
+            _ => return Err(SourceError::NotACapture { magic, len: 4 }),
         };
         let avail = r.fill(PCAP_HEADER_LEN)?;
         if avail < PCAP_HEADER_LEN {
             return Err(r.truncated(PCAP_HEADER_LEN, avail));
         }
-        r.pcap = pcap_header(format, &r.buf[r.start..r.end]);
-        r.format = format;
+        let h = &r.buf[r.start..r.end];
+        r.pcap = PcapHeader {
+            big_endian,
+            nanos,
+            record_header_len: if modified {
+                PCAP_MODIFIED_RECORD_HEADER_LEN
+            } else {
+                PCAP_RECORD_HEADER_LEN
+            },
+            linktype: LinkType(rd32(h, 20, big_endian) as u16),
+        };
+        r.format = if modified {
+            CaptureFormat::PcapModified { big_endian }
+        } else {
+            CaptureFormat::Pcap { nanos, big_endian }
+        };
         r.start += PCAP_HEADER_LEN;
         Ok(r)
     }
@@ -709,19 +729,33 @@ impl<R: Read> CaptureReader<R> {
             }
             return Err(self.truncated(hlen, avail));
         }
-        let head =
-            pcap_record_head(h, &self.buf[self.start..self.end]).map_err(|r| self.corrupt(r))?;
-        let need = hlen + head.len;
+        let b = &self.buf[self.start..self.end];
+        let be = h.big_endian;
+        let (sec, frac, incl, orig) = (
+            rd32(b, 0, be),
+            rd32(b, 4, be),
+            rd32(b, 8, be),
+            rd32(b, 12, be),
+        );
+        if incl as usize > MAX_RECORD_LEN {
+            return Err(self.corrupt("pcap record length above 256 MiB"));
+        }
+        let need = hlen + incl as usize;
         let avail = self.fill(need)?;
         if avail < need {
             return Err(self.truncated(need, avail));
         }
+        let nanos = if h.nanos {
+            i64::from(frac)
+        } else {
+            i64::from(frac) * 1000
+        };
         let rec = Record {
-            ts: head.ts,
+            ts: Timestamp::from_secs_nanos(i64::from(sec), nanos),
             linktype: h.linktype,
-            orig_len: head.orig_len,
+            orig_len: orig.max(incl),
             offset: self.start + hlen,
-            len: head.len,
+            len: incl as usize,
         };
         self.start += need;
         self.ahead_n = self.ahead_n.saturating_sub(1);
@@ -906,172 +940,6 @@ impl<R: Read> PacketSource for CaptureReader<R> {
 
 /// Parses the body of one pcapng block (everything between the leading length and the trailing
 /// length). Pure: the caller applies the result.
-/// The classic pcap format a file starts with, from its magic (`None` for anything else,
-/// pcapng included).
-fn pcap_format(magic: [u8; 4]) -> Option<CaptureFormat> {
-    Some(match magic {
-        [0xd4, 0xc3, 0xb2, 0xa1] => CaptureFormat::Pcap {
-            nanos: false,
-            big_endian: false,
-        },
-        [0xa1, 0xb2, 0xc3, 0xd4] => CaptureFormat::Pcap {
-            nanos: false,
-            big_endian: true,
-        },
-        [0x4d, 0x3c, 0xb2, 0xa1] => CaptureFormat::Pcap {
-            nanos: true,
-            big_endian: false,
-        },
-        [0xa1, 0xb2, 0x3c, 0x4d] => CaptureFormat::Pcap {
-            nanos: true,
-            big_endian: true,
-        },
-        [0x34, 0xcd, 0xb2, 0xa1] => CaptureFormat::PcapModified { big_endian: false },
-        [0xa1, 0xb2, 0xcd, 0x34] => CaptureFormat::PcapModified { big_endian: true },
-        _ => return None,
-    })
-}
-
-/// The settings of a classic pcap file of `format` from its 24-byte file header `h`.
-fn pcap_header(format: CaptureFormat, h: &[u8]) -> PcapHeader {
-    let (nanos, big_endian, modified) = match format {
-        CaptureFormat::Pcap { nanos, big_endian } => (nanos, big_endian, false),
-        CaptureFormat::PcapModified { big_endian } => (false, big_endian, true),
-        CaptureFormat::Pcapng => (false, false, false),
-    };
-    PcapHeader {
-        big_endian,
-        nanos,
-        record_header_len: if modified {
-            PCAP_MODIFIED_RECORD_HEADER_LEN
-        } else {
-            PCAP_RECORD_HEADER_LEN
-        },
-        linktype: LinkType(rd32(h, 20, big_endian) as u16),
-    }
-}
-
-/// A classic pcap record header, decoded.
-struct RecordHead {
-    ts: Timestamp,
-    orig_len: u32,
-    /// Captured length: the bytes that follow the header.
-    len: usize,
-}
-
-/// Decodes the record header at the start of `b` (at least `h.record_header_len` bytes); the
-/// error is the reason the record is corrupt.
-#[inline]
-fn pcap_record_head(h: PcapHeader, b: &[u8]) -> Result<RecordHead, &'static str> {
-    let be = h.big_endian;
-    let (sec, frac, incl, orig) = (
-        rd32(b, 0, be),
-        rd32(b, 4, be),
-        rd32(b, 8, be),
-        rd32(b, 12, be),
-    );
-    if incl as usize > MAX_RECORD_LEN {
-        return Err("pcap record length above 256 MiB");
-    }
-    let nanos = if h.nanos {
-        i64::from(frac)
-    } else {
-        i64::from(frac) * 1000
-    };
-    Ok(RecordHead {
-        ts: Timestamp::from_secs_nanos(i64::from(sec), nanos),
-        orig_len: orig.max(incl),
-        len: incl as usize,
-    })
-}
-
-/// A classic pcap capture read in place from bytes already in memory (a mapped file): the same
-/// packets and the same errors, at the same offsets, as [`CaptureReader`] gives for those bytes,
-/// borrowed from them instead of copied, so several threads can read one capture's packets.
-/// pcapng is not read this way ([`PcapSlice::new`] says so; use [`CaptureReader`]).
-#[derive(Clone, Debug)]
-pub struct PcapSlice<'a> {
-    data: &'a [u8],
-    pos: usize,
-    pcap: PcapHeader,
-    format: CaptureFormat,
-    done: bool,
-}
-
-impl<'a> PcapSlice<'a> {
-    /// The records of `data` when it starts with a whole classic pcap file header; `None` for any
-    /// other input (pcapng, not a capture, a short header), which [`CaptureReader`] reads or
-    /// rejects.
-    pub fn new(data: &'a [u8]) -> Option<Self> {
-        let magic: [u8; 4] = data.get(..4)?.try_into().ok()?;
-        let format = pcap_format(magic)?;
-        let header = data.get(..PCAP_HEADER_LEN)?;
-        Some(PcapSlice {
-            data,
-            pos: PCAP_HEADER_LEN,
-            pcap: pcap_header(format, header),
-            format,
-            done: false,
-        })
-    }
-
-    /// The detected format.
-    pub fn format(&self) -> CaptureFormat {
-        self.format
-    }
-
-    /// The offset where the next record starts (as [`CaptureReader::bytes_read`]).
-    pub fn bytes_read(&self) -> u64 {
-        self.pos as u64
-    }
-
-    /// The next packet, or `Ok(None)` at the end; after an error, `Ok(None)` forever.
-    #[inline]
-    pub fn next_packet(&mut self) -> Result<Option<Packet<'a>>, SourceError> {
-        if self.done {
-            return Ok(None);
-        }
-        let rest = self.data.get(self.pos..).unwrap_or_default();
-        let hlen = self.pcap.record_header_len;
-        let offset = self.pos as u64;
-        let fail = |e| -> Result<Option<Packet<'a>>, SourceError> { Err(e) };
-        if rest.len() < hlen {
-            self.done = true;
-            if rest.is_empty() {
-                return Ok(None);
-            }
-            return fail(SourceError::Truncated {
-                offset,
-                needed: hlen as u64,
-                available: rest.len() as u64,
-            });
-        }
-        let head = match pcap_record_head(self.pcap, rest) {
-            Ok(h) => h,
-            Err(reason) => {
-                self.done = true;
-                return fail(SourceError::Corrupt { offset, reason });
-            }
-        };
-        let need = hlen + head.len;
-        let Some(data) = rest.get(hlen..need) else {
-            self.done = true;
-            return fail(SourceError::Truncated {
-                offset,
-                needed: need as u64,
-                available: rest.len() as u64,
-            });
-        };
-        self.pos += need;
-        Ok(Some(Packet {
-            ts: head.ts,
-            linktype: self.pcap.linktype,
-            orig_len: head.orig_len,
-            data,
-        }))
-    }
-}
-
 fn parse_block(
     btype: u32,
     body: &[u8],
@@ -1699,89 +1567,6 @@ mod tests {
             orig_len,
             data: data.to_vec(),
         }
-    }
-
-    /// Every packet [`PcapSlice`] gives for `bytes`, and its error, or `None` when it does not
-    /// take the input.
-    fn slice_all(bytes: &[u8]) -> Option<(Vec<Owned>, Option<SourceError>)> {
-        let mut s = PcapSlice::new(bytes)?;
-        let mut out = Vec::new();
-        loop {
-            match s.next_packet() {
-                Ok(Some(p)) => out.push(owned(&p)),
-                Ok(None) => break,
-                Err(e) => {
-                    // Nothing after an error.
-                    assert!(matches!(s.next_packet(), Ok(None)));
-                    return Some((out, Some(e)));
-                }
-            }
-        }
-        Some((out, None))
-    }
-
-    /// `PcapSlice` and `CaptureReader` agree on `bytes`: the same packets and the same error (by
-    /// its text: kind, offset, lengths), whenever the slice reader takes the input at all.
-    fn assert_slice_agrees(bytes: &[u8]) -> bool {
-        let Some((got, got_err)) = slice_all(bytes) else {
-            return false;
-        };
-        let (want, want_err) = read_bytes(bytes);
-        assert_eq!(got, want, "{} bytes", bytes.len());
-        assert_eq!(
-            got_err.map(|e| e.to_string()),
-            want_err.map(|e| e.to_string()),
-            "{} bytes",
-            bytes.len()
-        );
-        true
-    }
-
-    #[test]
-    fn pcap_slice_reads_what_the_reader_reads_at_every_length_and_on_bad_lengths() {
-        for (be, nanos, modified) in [
-            (false, false, false),
-            (true, false, false),
-            (false, true, false),
-            (true, true, false),
-            (false, false, true),
-            (true, false, true),
-        ] {
-            let mut p = Pcap::with_magic(be, nanos, modified, 0x1000_0001);
-            for i in 0..6u8 {
-                let data: Vec<u8> = (0..u32::from(i) * 7).map(|b| b as u8 ^ i).collect();
-                // orig_len below, at and above the captured length.
-                p.record(
-                    1_700_000_000 + u32::from(i),
-                    999_999,
-                    &data,
-                    u32::from(i) * 6,
-                );
-            }
-            let full = p.bytes.clone();
-            // Every prefix: the file header cut short (not taken), then each record cut anywhere.
-            let taken = (0..=full.len())
-                .filter(|&n| assert_slice_agrees(&full[..n]))
-                .count();
-            assert_eq!(taken, full.len() + 1 - PCAP_HEADER_LEN);
-            // A captured length above the limit, and one longer than the rest of the input.
-            for incl in [(MAX_RECORD_LEN + 1) as u32, 1000] {
-                let mut bad = full.clone();
-                let at = PCAP_HEADER_LEN + 8;
-                let v = if be {
-                    incl.to_be_bytes()
-                } else {
-                    incl.to_le_bytes()
-                };
-                bad[at..at + 4].copy_from_slice(&v);
-                assert!(assert_slice_agrees(&bad));
-            }
-        }
-        // Not classic pcap: left to the reader.
-        let ng = two_interface_ng(false);
-        assert!(PcapSlice::new(&ng).is_none());
-        assert!(PcapSlice::new(b"\xd4\xc3\xb2").is_none());
-        assert!(PcapSlice::new(b"not a capture at all, not at all").is_none());
     }
 
     #[test]

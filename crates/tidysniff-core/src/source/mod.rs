@@ -16,7 +16,7 @@ pub mod file;
 pub mod live;
 pub mod merge;
 
-pub use file::{CaptureReader, PcapSlice};
+pub use file::CaptureReader;
 pub use merge::MergedSource;
 
 /// A link-layer header type, as numbered by tcpdump.org's LINKTYPE_ registry.
