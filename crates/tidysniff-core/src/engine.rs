@@ -544,16 +544,6 @@ impl Engine {
             {
                 self.core.table.prefetch_slot(ahead);
             }
-            // And, for a removal nearer by (its entry has arrived), the handler's state.
-            if let Some(app) = self
-                .finishing
-                .as_ref()
-                .and_then(|o| o.len().checked_sub(4).and_then(|i| o.get(i)))
-                .and_then(|&(_, s)| self.core.table.peek(s))
-                .and_then(|f| f.app.as_deref())
-            {
-                tidysniff_prefetch::read_bytes(app, 128);
-            }
             if let Some((key, flow)) = self.core.table.remove(slot) {
                 end_of(
                     &mut self.core.handler,

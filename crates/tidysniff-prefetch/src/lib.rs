@@ -34,18 +34,17 @@ pub fn read<T: ?Sized>(r: &T) {
     }
 }
 
-/// Hints that the `bytes` bytes starting at `*r` (at most its size) will be read soon (one hint
-/// per 64-byte line); unsized values too (a `dyn` trait object's data).
+/// Hints that the `bytes` bytes starting at `*r` will be read soon (one hint per 64-byte line).
 #[inline(always)]
-pub fn read_bytes<T: ?Sized>(r: &T, bytes: usize) {
+pub fn read_bytes<T>(r: &T, bytes: usize) {
     #[cfg(target_arch = "x86_64")]
     {
         use core::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
         let p = (r as *const T).cast::<i8>();
-        let n = bytes.min(core::mem::size_of_val(r)).max(1);
+        let n = bytes.min(core::mem::size_of::<T>()).max(1);
         let mut off = 0;
         while off < n {
-            // SAFETY: as in `read`; `off < size_of_val(r)` keeps the address inside `*r` (and
+            // SAFETY: as in `read`; `off < size_of::<T>()` keeps the address inside `*r` (and
             // `wrapping_add` makes no in-bounds claim in any case).
             unsafe { _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(off)) }
             off += 64;
