@@ -3,7 +3,8 @@
 # DNS/TLS/HTTP (ts-all) against `tshark -q -z conv,tcp` on the same
 # generated capture. Usage: bench/run.sh [SIZE...]   (default: 1G; e.g. bench/run.sh 1G 4G)
 # tidysniff rows are the median of RUNS runs (default 5; the first run after a build or a large
-# tshark run often pays for page-cache and THP faults), tshark's a single run (it takes minutes).
+# tshark run often pays for page-cache and THP faults), tshark's the median of TSHARK_RUNS runs
+# (default 3: a single run of it varied by 30 % on the same file; 1 for a quick look).
 # The capture is made by `fixturegen bench` (deterministic) under bench-data/ (git-ignored).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +13,7 @@ cargo build --release -q -p tidysniff -p fixturegen
 mkdir -p bench-data
 sizes=("$@"); [ ${#sizes[@]} -gt 0 ] || sizes=(1G)
 RUNS=${RUNS:-5}
+TSHARK_RUNS=${TSHARK_RUNS:-3}
 printf '%-10s %-9s %10s %10s %12s %12s %12s\n' tool size seconds MB/s packets/s peak_MiB flows
 for size in "${sizes[@]}"; do
   file="bench-data/bench-$size.pcap"
@@ -31,7 +33,7 @@ for size in "${sizes[@]}"; do
   pkts=$(grep -oP 'packets: \K[0-9]+' bench-data/err.txt | head -1)
   flows=$(grep -oP '^\s*flows: \K[0-9]+' bench-data/err.txt | head -1)
   read -r _ ts_s ts_k < <(run tidysniff "$RUNS" target/release/tidysniff log "$file")
-  read -r _ sh_s sh_k < <(run tshark 1 tshark -n -q -z conv,tcp -r "$file")
+  read -r _ sh_s sh_k < <(run tshark "$TSHARK_RUNS" tshark -n -q -z conv,tcp -r "$file")
   for row in "ts-conn $tc_s $tc_k" "ts-all $ts_s $ts_k" "tshark $sh_s $sh_k"; do
     set -- $row
     awk -v t="$1" -v sz="$size" -v s="$2" -v k="$3" -v b="$bytes" -v p="$pkts" -v f="$flows" \
