@@ -135,10 +135,6 @@ impl TcpConn {
         &self.history
     }
 
-    fn history_bytes(&self) -> &[u8] {
-        self.history.as_str().as_bytes()
-    }
-
     /// Appends a letter unless the history is full.
     fn push_history(&mut self, letter: u8) {
         self.history.push(letter);
@@ -381,7 +377,7 @@ impl TcpConn {
 
     /// Zeek's `/\^?S[^HAFGIQ]*R.*/` test on the history.
     fn rstos0_history(&self) -> bool {
-        let all = self.history_bytes();
+        let all = self.history.as_bytes();
         let h = all.strip_prefix(b"^").unwrap_or(all);
         let Some(rest) = h.strip_prefix(b"S") else {
             return false;
