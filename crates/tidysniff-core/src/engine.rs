@@ -187,19 +187,55 @@ enum L4 {
 }
 
 struct Flow {
-    uid: Uid,
     orig_is_lo: bool,
     proto: Proto,
     first_ts: Timestamp,
-    last_ts: Timestamp,
     first_frame: u64,
     last_frame: u64,
-    stats: [DirStats; 2],
+    stats: [DirCount; 2],
     icmp: Option<Box<IcmpNote>>,
     vlan: Option<u16>,
     l4: L4,
     /// The stream handler's state for this connection.
     app: ConnState,
+}
+
+impl Flow {
+    /// The connection id, made from the frame that opened the flow (kept as that frame: the
+    /// entry is 8 bytes shorter).
+    #[inline]
+    fn uid(&self) -> Uid {
+        Uid::from_index(self.first_frame)
+    }
+}
+
+/// The per-packet counters of one direction: [`DirStats`] without what TCP keeps itself
+/// (retransmitted and out-of-order segments), filled in at the end.
+#[derive(Clone, Copy, Default)]
+struct DirCount {
+    pkts: u64,
+    ip_bytes: u64,
+    bytes: u64,
+    ttl: Option<u8>,
+    ttl_min: u8,
+    ttl_max: u8,
+    truncated: u32,
+}
+
+impl DirCount {
+    fn stats(&self) -> DirStats {
+        DirStats {
+            pkts: self.pkts,
+            ip_bytes: self.ip_bytes,
+            bytes: self.bytes,
+            ttl: self.ttl,
+            ttl_min: self.ttl_min,
+            ttl_max: self.ttl_max,
+            retransmissions: 0,
+            out_of_order: 0,
+            truncated: self.truncated,
+        }
+    }
 }
 
 /// The analysis engine. See the module docs.
@@ -482,12 +518,12 @@ impl Engine {
         let at = self.now;
         // Each expired flow goes straight to its record (no list of 700-byte flows in between).
         let Core { table, handler, .. } = &mut self.core;
-        table.expire(at, |key, flow| {
+        table.expire(at, |key, flow, last| {
             let reason = match &flow.l4 {
                 L4::Tcp(c) if c.is_finished() => EndReason::Closed,
                 _ => EndReason::Idle,
             };
-            end_of(handler, key, flow, at, frame, reason, out);
+            end_of(handler, (key, flow, last), at, frame, reason, out);
         });
         if let Some(h) = self.core.handler.as_deref_mut() {
             let n = out.len();
@@ -544,11 +580,10 @@ impl Engine {
             {
                 self.core.table.prefetch_slot(ahead);
             }
-            if let Some((key, flow)) = self.core.table.remove(slot) {
+            if let Some((key, flow, last)) = self.core.table.remove(slot) {
                 end_of(
                     &mut self.core.handler,
-                    key,
-                    flow,
+                    (key, flow, last),
                     at,
                     frame,
                     EndReason::EndOfInput,
@@ -661,12 +696,12 @@ impl Core {
         // flow up to a relink granularity late): this packet starts a new flow, as it would
         // have after the sweep.
         if let Some(s) = slot.filter(|&s| table.is_idle(s, ctx.ts)) {
-            if let Some((k, old)) = table.remove(s) {
+            if let Some((k, old, last)) = table.remove(s) {
                 let reason = match &old.l4 {
                     L4::Tcp(c) if c.is_finished() => EndReason::Closed,
                     _ => EndReason::Idle,
                 };
-                end_of(handler, k, old, ctx.ts, frame, reason, out);
+                end_of(handler, (k, old, last), ctx.ts, frame, reason, out);
             }
             slot = None;
         }
@@ -695,8 +730,8 @@ impl Core {
                             Dir::Resp
                         };
                         if c.is_closing() && c.ep[dir.index()].isn != Some(seg.seq) {
-                            if let Some((k, old)) = table.remove(s) {
-                                end_of(handler, k, old, ctx.ts, frame, EndReason::Reused, out);
+                            if let Some(removed) = table.remove(s) {
+                                end_of(handler, removed, ctx.ts, frame, EndReason::Reused, out);
                             }
                             slot = None;
                         }
@@ -728,23 +763,21 @@ impl Core {
                     _ => CLASS_OTHER,
                 };
                 let flow = Flow {
-                    uid,
                     orig_is_lo,
                     proto,
                     first_ts: ctx.ts,
-                    last_ts: ctx.ts,
                     first_frame: frame,
                     last_frame: frame,
-                    stats: [DirStats::default(); 2],
+                    stats: [DirCount::default(); 2],
                     icmp: None,
                     vlan: ctx.vlan,
                     l4,
                     app: None,
                 };
                 let (slot, evicted) = table.insert(key, flow, ctx.ts, class);
-                if let Some((k, old)) = evicted {
+                if let Some(removed) = evicted {
                     stats.evicted += 1;
-                    end_of(handler, k, old, ctx.ts, frame, EndReason::Evicted, out);
+                    end_of(handler, removed, ctx.ts, frame, EndReason::Evicted, out);
                 }
                 stats.peak_flows = stats.peak_flows.max(table.len() as u64);
                 if *flow_events {
@@ -768,7 +801,6 @@ impl Core {
         } else {
             Dir::Resp
         };
-        flow.last_ts = flow.last_ts.max(ctx.ts);
         flow.last_frame = frame;
         let st = &mut flow.stats[dir.index()];
         st.pkts += 1;
@@ -787,7 +819,7 @@ impl Core {
                 st.ttl_max = st.ttl_max.max(ip.ttl);
             }
         }
-        let uid = flow.uid;
+        let uid = Uid::from_index(flow.first_frame);
         let (orig_ep, resp_ep) = if flow.orig_is_lo {
             (key.lo, key.hi)
         } else {
@@ -814,7 +846,7 @@ impl Core {
                     out.push(ev(EventKind::TcpSynAck { count }));
                 }
                 if o.established && *flow_events {
-                    out.push(ev(EventKind::TcpEstablished { rtt: conn.rtt }));
+                    out.push(ev(EventKind::TcpEstablished { rtt: conn.rtt() }));
                 }
                 if o.rst && *flow_events {
                     out.push(ev(EventKind::TcpRst(RstFacts {
@@ -908,7 +940,7 @@ impl Core {
         }
         if closed_now {
             // Both FINs acknowledged: report now and keep only a tombstone (see `flow::tombs`).
-            if let Some((k, old)) = table.remove(slot) {
+            if let Some((k, old, last)) = table.remove(slot) {
                 let isn = match &old.l4 {
                     L4::Tcp(c) => [c.ep[0].isn, c.ep[1].isn],
                     _ => [None, None],
@@ -921,7 +953,14 @@ impl Core {
                         closed: ctx.ts,
                     },
                 );
-                end_of(handler, k, old, ctx.ts, frame, EndReason::Closed, out);
+                end_of(
+                    handler,
+                    (k, old, last),
+                    ctx.ts,
+                    frame,
+                    EndReason::Closed,
+                    out,
+                );
             }
         } else if let Some(c) = new_class {
             table.set_class(slot, c);
@@ -996,13 +1035,14 @@ fn icmp_target(table: &FlowTable<Flow>, m: &IcmpMessage) -> Option<Slot> {
     table.get(&key)
 }
 
+/// Notes an ICMP error on the flow it quotes. The error is not the flow's own traffic: it does
+/// not move the flow's last-seen time (its duration), nor keep it from expiring.
 fn note_icmp(
     table: &mut FlowTable<Flow>,
     slot: Slot,
     ctx: &PacketCtx<'_>,
     msg: IcmpMessage,
 ) -> Option<Uid> {
-    table.touch(slot, ctx.ts);
     let flow = table.value_mut(slot)?;
     let count = flow.icmp.as_ref().map_or(0, |n| n.count) + 1;
     flow.icmp = Some(Box::new(IcmpNote {
@@ -1011,21 +1051,20 @@ fn note_icmp(
         msg,
         count,
     }));
-    Some(flow.uid)
+    Some(flow.uid())
 }
 
 /// Tells the stream handler, then emits the final record.
 fn end_of(
     handler: &mut Option<Box<dyn StreamHandler + Send>>,
-    key: FlowKey,
-    mut flow: Flow,
+    (key, mut flow, last_ts): (FlowKey, Flow, Timestamp),
     at: Timestamp,
     frame: u64,
     end: EndReason,
     out: &mut Vec<Event>,
 ) {
     let state = flow.app.take();
-    let ev = end_event(key, flow, at, frame, end);
+    let ev = end_event(key, flow, last_ts, at, frame, end);
     if let (Some(h), EventKind::ConnEnd(rec)) = (handler.as_deref_mut(), &ev.kind) {
         let n = out.len();
         h.on_end(rec, state, out);
@@ -1042,7 +1081,14 @@ fn restamp(out: &mut [Event], from: usize, frame: u64) {
     }
 }
 
-fn end_event(key: FlowKey, mut flow: Flow, at: Timestamp, frame: u64, end: EndReason) -> Event {
+fn end_event(
+    key: FlowKey,
+    mut flow: Flow,
+    last_ts: Timestamp,
+    at: Timestamp,
+    frame: u64,
+    end: EndReason,
+) -> Event {
     let (orig, resp) = if flow.orig_is_lo {
         (key.lo, key.hi)
     } else {
@@ -1054,20 +1100,21 @@ fn end_event(key: FlowKey, mut flow: Flow, at: Timestamp, frame: u64, end: EndRe
     let mut synack_count = 0;
     let mut rtt = None;
     let mut missed = 0;
+    let mut stats = [flow.stats[0].stats(), flow.stats[1].stats()];
     match &mut flow.l4 {
         L4::Tcp(c) => {
             c.close();
-            for (i, ep) in c.ep.iter().enumerate() {
-                flow.stats[i].bytes = ep.seq.max_end().max(0) as u64;
-                flow.stats[i].retransmissions = ep.retransmissions;
-                flow.stats[i].out_of_order = ep.out_of_order;
+            for (st, ep) in stats.iter_mut().zip(c.ep.iter()) {
+                st.bytes = ep.seq.max_end().max(0) as u64;
+                st.retransmissions = ep.retransmissions;
+                st.out_of_order = ep.out_of_order;
                 missed += ep.seq.missed;
             }
-            conn_state = c.conn_state(flow.stats[0].bytes, flow.stats[1].bytes);
+            conn_state = c.conn_state(stats[0].bytes, stats[1].bytes);
             history = *c.history();
             syn_count = c.ep[0].syns;
             synack_count = c.ep[1].syns;
-            rtt = c.rtt;
+            rtt = c.rtt();
         }
         L4::Udp => {
             let (o, r) = (flow.stats[0].pkts > 0, flow.stats[1].pkts > 0);
@@ -1086,17 +1133,19 @@ fn end_event(key: FlowKey, mut flow: Flow, at: Timestamp, frame: u64, end: EndRe
         }
         L4::Other => {}
     }
+    let uid = flow.uid();
+    let [orig_stats, resp_stats] = stats;
     let rec = ConnRecord {
-        uid: flow.uid,
+        uid,
         ts: flow.first_ts,
-        last_ts: flow.last_ts,
+        last_ts,
         proto: flow.proto,
         orig,
         resp,
         conn_state,
         history,
-        orig_stats: flow.stats[0],
-        resp_stats: flow.stats[1],
+        orig_stats,
+        resp_stats,
         missed_bytes: missed,
         syn_count,
         synack_count,
@@ -1110,7 +1159,7 @@ fn end_event(key: FlowKey, mut flow: Flow, at: Timestamp, frame: u64, end: EndRe
     Event {
         ts: at,
         frame,
-        uid: Some(flow.uid),
+        uid: Some(uid),
         dir: Dir::Orig,
         kind: EventKind::ConnEnd(Box::new(rec)),
     }
@@ -1135,5 +1184,19 @@ fn emit_weird(
             dir: Dir::Orig,
             kind: EventKind::Weird { name },
         });
+    }
+}
+#[cfg(test)]
+mod layout {
+    /// A packet prefetches its whole flow entry, so every byte of it costs: 696 -> 512 bytes
+    /// (11.9 -> 8 lines a packet) measured 8 % faster on the 1 GiB bench. Keep it at 8 lines.
+    #[test]
+    fn flow_entry_is_eight_cache_lines() {
+        let size = crate::flow::table::entry_size::<super::Flow>();
+        assert!(
+            size <= 512,
+            "flow table entry grew to {size} bytes (> 8 cache lines)"
+        );
+        assert_eq!(crate::flow::table::entry_align::<super::Flow>(), 64);
     }
 }

@@ -49,15 +49,18 @@ pub struct FlowTableConfig {
 
 // Layout: the key compare of a lookup and `touch` read the first cache line; keep what a packet
 // needs next to it.
-#[repr(C)]
+// The 4- and 1-byte fields fill the key's tail (42 bytes), so the header is 80 bytes, not 88.
+// Aligned to a cache line: an entry of the engine's flows is exactly 8 lines (512 bytes), so a
+// packet's prefetch brings 8 lines, not the 9 an unaligned entry straddles.
+#[repr(C, align(64))]
 struct Entry<V> {
     key: FlowKey,
-    last_ts: Timestamp,
-    linked_ts: Timestamp,
     prev: Slot,
     next: Slot,
-    hash: u64,
     class: u8,
+    last_ts: Timestamp,
+    linked_ts: Timestamp,
+    hash: u64,
     value: Option<V>,
 }
 
@@ -269,14 +272,14 @@ impl<V> FlowTable<V> {
     }
 
     /// Inserts a new entry (the key must not be present). When the table is full, the least
-    /// recently seen entry is removed first and returned.
+    /// recently seen entry is removed first and returned (as [`FlowTable::remove`] returns it).
     pub fn insert(
         &mut self,
         key: FlowKey,
         value: V,
         ts: Timestamp,
         class: u8,
-    ) -> (Slot, Option<(FlowKey, V)>) {
+    ) -> (Slot, Option<(FlowKey, V, Timestamp)>) {
         let evicted = if self.len >= self.max_flows {
             self.evict_oldest()
         } else {
@@ -375,18 +378,20 @@ impl<V> FlowTable<V> {
         self.push_front(slot);
     }
 
-    /// Removes a live entry.
-    pub fn remove(&mut self, slot: Slot) -> Option<(FlowKey, V)> {
+    /// Removes a live entry: its key, value and last-seen time (the latest `ts` given to
+    /// `insert` or `touch`; the table keeps it, so values need not).
+    pub fn remove(&mut self, slot: Slot) -> Option<(FlowKey, V, Timestamp)> {
         let value = self.entries.get_mut(slot as usize)?.value.take()?;
         self.unlink(slot);
-        let (key, hash) = (
+        let (key, hash, last_ts) = (
             self.entries[slot as usize].key,
             self.entries[slot as usize].hash,
+            self.entries[slot as usize].last_ts,
         );
         self.map.remove(hash, slot);
         self.free.push(slot);
         self.len -= 1;
-        Some((key, value))
+        Some((key, value, last_ts))
     }
 
     /// Removes every entry idle for at least its class timeout at `now`, oldest first.
@@ -395,7 +400,7 @@ impl<V> FlowTable<V> {
     /// linked (a later packet relinks it), so the walk from the tail stops at the first entry
     /// linked less than a timeout ago; entries linked earlier but seen since stay where they are
     /// (moving them to the front would put them behind newer entries and expire them late).
-    pub fn expire(&mut self, now: Timestamp, mut out: impl FnMut(FlowKey, V)) {
+    pub fn expire(&mut self, now: Timestamp, mut out: impl FnMut(FlowKey, V, Timestamp)) {
         for class in 0..self.lists.len() {
             let timeout = self.timeouts[class];
             let mut at = self.lists[class].tail;
@@ -405,8 +410,8 @@ impl<V> FlowTable<V> {
                 }
                 let newer = e.prev;
                 if now.since(e.last_ts) >= timeout {
-                    if let Some((k, v)) = self.remove(at) {
-                        out(k, v);
+                    if let Some((k, v, last)) = self.remove(at) {
+                        out(k, v, last);
                     }
                 }
                 at = newer;
@@ -415,10 +420,10 @@ impl<V> FlowTable<V> {
     }
 
     /// Removes every entry (end of input), in no particular order.
-    pub fn drain(&mut self, mut out: impl FnMut(FlowKey, V)) {
+    pub fn drain(&mut self, mut out: impl FnMut(FlowKey, V, Timestamp)) {
         for slot in 0..self.entries.len() as Slot {
-            if let Some((k, v)) = self.remove(slot) {
-                out(k, v);
+            if let Some((k, v, last)) = self.remove(slot) {
+                out(k, v, last);
             }
         }
         self.entries.clear();
@@ -434,7 +439,7 @@ impl<V> FlowTable<V> {
             .map(|(i, _)| i as Slot)
     }
 
-    fn evict_oldest(&mut self) -> Option<(FlowKey, V)> {
+    fn evict_oldest(&mut self) -> Option<(FlowKey, V, Timestamp)> {
         let oldest = self
             .lists
             .iter()
@@ -480,6 +485,18 @@ impl<V> FlowTable<V> {
         }
         self.lists[class].head = slot;
     }
+}
+
+/// Size of a table entry holding a `V` (layout tests).
+#[cfg(test)]
+pub(crate) fn entry_size<V>() -> usize {
+    core::mem::size_of::<Entry<V>>()
+}
+
+/// Alignment of a table entry (layout tests).
+#[cfg(test)]
+pub(crate) fn entry_align<V>() -> usize {
+    core::mem::align_of::<Entry<V>>()
 }
 
 #[cfg(test)]
@@ -552,7 +569,7 @@ mod tests {
         let s0 = t.get(&key(0)).unwrap();
         t.touch(s0, secs(40));
         let (_, ev) = t.insert(key(9), 9, secs(41), 0);
-        assert_eq!(ev.map(|(_, v)| v), Some(1));
+        assert_eq!(ev.map(|(_, v, _)| v), Some(1));
         assert_eq!(t.len(), 3);
         assert!(t.get(&key(1)).is_none());
     }
@@ -565,14 +582,14 @@ mod tests {
         let s3 = t.insert(key(3), 3, secs(0), 0).0;
         t.touch(s3, secs(0).add(Duration(500_000_000))); // under the relink granularity
         let mut out = vec![];
-        t.expire(secs(6), |_, v| out.push(v));
+        t.expire(secs(6), |_, v, _| out.push(v));
         assert_eq!(out, vec![2]);
         t.touch(s3, secs(59));
-        t.expire(secs(60), |_, v| out.push(v));
+        t.expire(secs(60), |_, v, _| out.push(v));
         assert_eq!(out, vec![2, 1]);
-        t.expire(secs(118), |_, v| out.push(v));
+        t.expire(secs(118), |_, v, _| out.push(v));
         assert_eq!(out, vec![2, 1]);
-        t.expire(secs(119), |_, v| out.push(v));
+        t.expire(secs(119), |_, v, _| out.push(v));
         assert_eq!(out, vec![2, 1, 3]);
         assert!(t.is_empty());
         assert!(t.value_mut(s2).is_none());
@@ -589,16 +606,16 @@ mod tests {
         let s3 = t.insert(key(3), 3, secs(31), 0).0;
         t.touch(s3, secs(100));
         let mut out = vec![];
-        t.expire(secs(61), |_, v| out.push(v));
+        t.expire(secs(61), |_, v, _| out.push(v));
         assert!(out.is_empty(), "{out:?}");
         assert!(!t.is_idle(s1, secs(61)) && t.is_idle(s1, secs(62)));
-        t.expire(secs(62), |_, v| out.push(v));
+        t.expire(secs(62), |_, v, _| out.push(v));
         assert_eq!(out, vec![1]);
-        t.expire(secs(90), |_, v| out.push(v));
+        t.expire(secs(90), |_, v, _| out.push(v));
         assert_eq!(out, vec![1, 2]);
-        t.expire(secs(159), |_, v| out.push(v));
+        t.expire(secs(159), |_, v, _| out.push(v));
         assert_eq!(out, vec![1, 2]);
-        t.expire(secs(160), |_, v| out.push(v));
+        t.expire(secs(160), |_, v, _| out.push(v));
         assert_eq!(out, vec![1, 2, 3]);
     }
 
@@ -614,7 +631,7 @@ mod tests {
                 0,
             );
             evicted += ev.is_some() as u32;
-            let mut sink = |_, _| evicted += 1;
+            let mut sink = |_, _, _| evicted += 1;
             t.expire(secs(n as i64), &mut sink);
         }
         assert!(t.len() <= 1000);

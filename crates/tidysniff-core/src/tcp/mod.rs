@@ -5,6 +5,7 @@
 //! [`TcpConn::on_segment`] takes a decoded segment and its direction and returns what happened
 //! ([`SegmentOutcome`]); it never sees bytes beyond the header and never emits anything itself.
 
+mod boxvec;
 pub mod reassembly;
 pub mod seq;
 
@@ -34,7 +35,7 @@ pub enum EndpointState {
 }
 
 /// One side of a TCP connection.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct TcpEndpoint {
     /// Zeek endpoint state.
     pub state: EndpointState,
@@ -44,24 +45,63 @@ pub struct TcpEndpoint {
     pub isn: Option<u32>,
     /// SYNs (originator) or SYN-ACKs (responder) sent, retransmissions included.
     pub syns: u32,
-    /// Stream offset of this side's FIN.
-    pub fin_off: Option<i64>,
+    /// Stream offset of this side's FIN ([`NO_OFFSET`] before one: a sentinel instead of an
+    /// `Option` keeps the flow entry a cache line shorter, see `fin_off()`).
+    fin_off: i64,
     /// The peer acknowledged this side's FIN.
     pub fin_acked: bool,
     /// Data segments whose every byte was seen before.
     pub retransmissions: u32,
     /// Data segments that filled a hole.
     pub out_of_order: u32,
-    /// Timestamp of the last SYN / SYN-ACK this side sent.
-    pub last_syn_ts: Option<Timestamp>,
+    /// Timestamp of the last SYN / SYN-ACK this side sent (`Timestamp::MIN` before one).
+    last_syn_ts: Timestamp,
     /// RSTs sent.
     pub rsts: u32,
     /// Packets other than RST or SYN sent after this side's first RST.
     pub after_rst: u32,
     seen_letters: u16,
-    next_t_report: u32,
-    next_g_report: u32,
+    /// Zeek's logarithmic letters: the next T (G) letter is due at the 10^n-th occurrence.
+    next_t_exp: u8,
+    next_g_exp: u8,
     gaps: u32,
+}
+
+/// [`TcpEndpoint`]'s "no FIN seen" offset.
+const NO_OFFSET: i64 = i64::MIN;
+
+impl Default for TcpEndpoint {
+    fn default() -> Self {
+        TcpEndpoint {
+            state: EndpointState::default(),
+            seq: SeqSpace::default(),
+            isn: None,
+            syns: 0,
+            fin_off: NO_OFFSET,
+            fin_acked: false,
+            retransmissions: 0,
+            out_of_order: 0,
+            last_syn_ts: Timestamp::MIN,
+            rsts: 0,
+            after_rst: 0,
+            seen_letters: 0,
+            next_t_exp: 0,
+            next_g_exp: 0,
+            gaps: 0,
+        }
+    }
+}
+
+impl TcpEndpoint {
+    /// Stream offset of this side's FIN, once one was seen.
+    pub fn fin_off(&self) -> Option<i64> {
+        (self.fin_off != NO_OFFSET).then_some(self.fin_off)
+    }
+
+    /// Timestamp of the last SYN / SYN-ACK this side sent.
+    pub fn last_syn_ts(&self) -> Option<Timestamp> {
+        (self.last_syn_ts != Timestamp::MIN).then_some(self.last_syn_ts)
+    }
 }
 
 /// What one segment did to the connection (for event emission).
@@ -100,7 +140,7 @@ const L_SYNFIN: u16 = 64;
 pub use crate::flow::{History, MAX_HISTORY};
 
 /// A TCP connection seen from both sides.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct TcpConn {
     /// Originator (index 0) and responder (index 1).
     pub ep: [TcpEndpoint; 2],
@@ -108,26 +148,49 @@ pub struct TcpConn {
     history: History,
     /// The originator was decided by a SYN-ACK seen before its SYN (Zeek's `^`).
     pub flipped: bool,
-    /// Handshake RTT: first SYN-ACK minus the SYN it answered.
-    pub rtt: Option<Duration>,
-    /// When the handshake completed.
-    pub established_at: Option<Timestamp>,
+    /// Handshake RTT: first SYN-ACK minus the SYN it answered (`NO_RTT` before; see `rtt()`).
+    rtt: Duration,
+    /// When the handshake completed (`Timestamp::MIN` before; see `established_at()`).
+    established_at: Timestamp,
     /// Reassembly of the first bytes of each direction (originator, responder), inline: a
     /// packet's parser path reads no other allocation.
     pub streams: [reassembly::Reassembler; 2],
+}
+
+/// [`TcpConn`]'s "no RTT measured" value.
+const NO_RTT: Duration = Duration(i64::MIN);
+
+impl Default for TcpConn {
+    fn default() -> Self {
+        TcpConn::new(false)
+    }
 }
 
 impl TcpConn {
     /// A new connection; `flipped` when the first packet was a SYN-ACK from the responder.
     pub fn new(flipped: bool) -> Self {
         let mut c = TcpConn {
+            ep: Default::default(),
+            history: History::default(),
             flipped,
-            ..Default::default()
+            rtt: NO_RTT,
+            established_at: Timestamp::MIN,
+            streams: Default::default(),
         };
         if flipped {
             c.push_history(b'^');
         }
         c
+    }
+
+    /// Handshake RTT: first SYN-ACK minus the SYN it answered.
+    pub fn rtt(&self) -> Option<Duration> {
+        (self.rtt != NO_RTT).then_some(self.rtt)
+    }
+
+    /// When the handshake completed.
+    pub fn established_at(&self) -> Option<Timestamp> {
+        (self.established_at != Timestamp::MIN).then_some(self.established_at)
     }
 
     /// Zeek's history letters.
@@ -160,16 +223,14 @@ impl TcpConn {
     /// Records a letter at the 1st, 10th, 100th... occurrence (Zeek's logarithmic letters).
     fn log_letter(&mut self, dir: Dir, upper: u8, count: u32) {
         let ep = &mut self.ep[dir.index()];
-        let next = if upper == b'T' {
-            &mut ep.next_t_report
+        let exp = if upper == b'T' {
+            &mut ep.next_t_exp
         } else {
-            &mut ep.next_g_report
+            &mut ep.next_g_exp
         };
-        if *next == 0 {
-            *next = 1;
-        }
-        if count >= *next {
-            *next = next.saturating_mul(10);
+        // 10^10 is past any u32 count: the letters stop there.
+        if *exp < 10 && u64::from(count) >= 10u64.pow(u32::from(*exp)) {
+            *exp += 1;
             self.push_letter(dir, upper);
         }
     }
@@ -217,7 +278,7 @@ impl TcpConn {
         if syn {
             let ep = &mut self.ep[me];
             ep.syns += 1;
-            ep.last_syn_ts = Some(ts);
+            ep.last_syn_ts = ts;
             if ep.isn.is_none() {
                 ep.isn = Some(seg.seq);
                 ep.seq.set_isn(seg.seq);
@@ -229,9 +290,9 @@ impl TcpConn {
                 if matches!(ep.state, Inactive | SynSent) || restart {
                     ep.state = SynAckSent;
                 }
-                if self.rtt.is_none() {
-                    if let Some(syn_ts) = self.ep[peer].last_syn_ts {
-                        self.rtt = Some(ts.since(syn_ts));
+                if self.rtt == NO_RTT {
+                    if let Some(syn_ts) = self.ep[peer].last_syn_ts() {
+                        self.rtt = ts.since(syn_ts);
                     }
                 }
                 self.letter(dir, L_SYNACK, b'H');
@@ -249,8 +310,8 @@ impl TcpConn {
                 if matches!(self.ep[peer].state, SynSent | SynAckSent) {
                     self.ep[peer].state = Established;
                 }
-                if self.established_at.is_none() {
-                    self.established_at = Some(ts);
+                if self.established_at == Timestamp::MIN {
+                    self.established_at = ts;
                     out.established = true;
                 }
             }
@@ -283,8 +344,8 @@ impl TcpConn {
             let ep = &mut self.ep[me];
             let fin_seq = seg.seq.wrapping_add(syn as u32).wrapping_add(len);
             let off = ep.seq.offset(fin_seq);
-            if ep.fin_off.is_none() {
-                ep.fin_off = Some(off);
+            if ep.fin_off == NO_OFFSET {
+                ep.fin_off = off;
             }
             if ep.state != Reset {
                 ep.state = Closed;
@@ -310,7 +371,7 @@ impl TcpConn {
             let peer_ep = &mut self.ep[peer];
             if let Some(ack_off) = peer_ep.seq.peek_offset(seg.ack) {
                 let before = peer_ep.seq.missed;
-                let fin_off = peer_ep.fin_off;
+                let fin_off = peer_ep.fin_off();
                 if fin_off.is_some_and(|f| ack_off > f) {
                     peer_ep.fin_acked = true;
                 }
@@ -449,7 +510,7 @@ mod tests {
         ]);
         assert_eq!(c.history(), "ShADdFf");
         assert_eq!(c.conn_state(10, 20), "SF");
-        assert_eq!(c.rtt, Some(Duration::from_millis(10)));
+        assert_eq!(c.rtt(), Some(Duration::from_millis(10)));
         assert_eq!((c.ep[0].seq.max_end(), c.ep[1].seq.max_end()), (10, 20));
     }
 

@@ -7,6 +7,8 @@
 //! (first copy wins, as most stacks do; a differing overlap is reported). Past the depth nothing
 //! is kept.
 
+use super::boxvec::BoxVec;
+
 /// What the reassembler noticed about a segment (for weird events).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct Delivery {
@@ -21,7 +23,7 @@ pub struct Delivery {
 #[derive(Clone, Debug, Default)]
 pub struct Reassembler {
     /// Out-of-order segments within the depth: (offset, bytes), sorted by offset, disjoint.
-    pending: Vec<(u64, Vec<u8>)>,
+    pending: BoxVec<(u64, Vec<u8>)>,
     /// Stream offset up to which bytes were delivered (never past the depth, itself at most
     /// `u32::MAX`).
     next: u32,
@@ -47,7 +49,7 @@ impl Reassembler {
     /// Stops delivery (the parser has what it needs); frees buffers.
     pub fn stop(&mut self) {
         self.done = true;
-        self.pending = Vec::new();
+        self.pending = BoxVec::default();
     }
 
     /// Takes a segment of `data` at stream offset `off` (negative offsets, before the stream
@@ -110,7 +112,7 @@ impl Reassembler {
         let end = off + data.len() as u64;
         // Keep only bytes not already pending (first copy wins).
         let mut pieces: Vec<(u64, &[u8])> = vec![(off, data)];
-        for (p_off, p_data) in &self.pending {
+        for (p_off, p_data) in self.pending.iter() {
             let p_end = p_off + p_data.len() as u64;
             if p_end <= off || *p_off >= end {
                 continue;
@@ -138,7 +140,7 @@ impl Reassembler {
         }
         for (s, bytes) in pieces {
             let i = self.pending.partition_point(|(o, _)| *o < s);
-            self.pending.insert(i, (s, bytes.to_vec()));
+            self.pending.vec_mut().insert(i, (s, bytes.to_vec()));
         }
         mismatch
     }
@@ -149,7 +151,9 @@ impl Reassembler {
             if *p_off > next {
                 break;
             }
-            let (p_off, bytes) = self.pending.remove(0);
+            let Some((p_off, bytes)) = self.pending.remove_first() else {
+                break;
+            };
             let skip = (next - p_off) as usize;
             if let Some(fresh) = bytes.get(skip..) {
                 if !fresh.is_empty() {

@@ -6,6 +6,8 @@
 //! Memory is bounded: at most [`MAX_RANGES`] disjoint seen-ranges beyond the contiguous prefix are
 //! kept; past that the farthest ranges are merged, which can only under-count missed bytes.
 
+use super::boxvec::BoxVec;
+
 /// Most disjoint ranges kept above the contiguous prefix.
 pub const MAX_RANGES: usize = 16;
 
@@ -29,14 +31,15 @@ pub enum SegmentClass {
 /// Sequence tracking of one direction.
 #[derive(Clone, Debug, Default)]
 pub struct SeqSpace {
-    base: Option<u32>,
+    /// A base is known (the offsets below are relative to it; its value is not needed again).
+    has_base: bool,
     last_seq: u32,
     last_off: i64,
     /// Every byte below this offset was seen (or declared missed).
     contiguous: i64,
     /// One past the highest byte seen.
     max_end: i64,
-    ranges: Vec<(i64, i64)>,
+    ranges: BoxVec<(i64, i64)>,
     /// Bytes acknowledged by the peer that the capture never saw.
     pub missed: u64,
 }
@@ -44,21 +47,21 @@ pub struct SeqSpace {
 impl SeqSpace {
     /// Sets the base from a SYN's sequence number (data starts one after it).
     pub fn set_isn(&mut self, isn: u32) {
-        if self.base.is_none() {
-            self.base = Some(isn.wrapping_add(1));
+        if !self.has_base {
+            self.has_base = true;
             self.last_seq = isn.wrapping_add(1);
         }
     }
 
     /// True once a base is known.
     pub fn has_base(&self) -> bool {
-        self.base.is_some()
+        self.has_base
     }
 
     /// Unwraps a sequence number to a stream offset (sets the base on first use).
     pub fn offset(&mut self, seq: u32) -> i64 {
-        if self.base.is_none() {
-            self.base = Some(seq);
+        if !self.has_base {
+            self.has_base = true;
             self.last_seq = seq;
         }
         let d = seq.wrapping_sub(self.last_seq) as i32 as i64;
@@ -72,7 +75,9 @@ impl SeqSpace {
 
     /// Offset of `seq` without changing the unwrapping state (None before a base is known).
     pub fn peek_offset(&self, seq: u32) -> Option<i64> {
-        self.base?;
+        if !self.has_base {
+            return None;
+        }
         Some(self.last_off + seq.wrapping_sub(self.last_seq) as i32 as i64)
     }
 
@@ -113,7 +118,7 @@ impl SeqSpace {
         let mut missed = 0i64;
         let mut pos = self.contiguous;
         let mut keep = Vec::new();
-        for &(s, e) in &self.ranges {
+        for &(s, e) in self.ranges.iter() {
             if s >= limit {
                 keep.push((s, e));
                 continue;
@@ -130,7 +135,7 @@ impl SeqSpace {
         self.missed += missed as u64;
         self.contiguous = pos;
         self.max_end = self.max_end.max(pos);
-        self.ranges = keep;
+        self.ranges.set(keep);
         self.advance_contiguous();
     }
 
@@ -144,10 +149,10 @@ impl SeqSpace {
             return;
         }
         let i = self.ranges.partition_point(|&(rs, _)| rs < s);
-        self.ranges.insert(i, (s, e));
+        self.ranges.vec_mut().insert(i, (s, e));
         // Merge overlapping or adjacent neighbours.
         let mut merged: Vec<(i64, i64)> = Vec::with_capacity(self.ranges.len());
-        for &(rs, re) in &self.ranges {
+        for &(rs, re) in self.ranges.iter() {
             match merged.last_mut() {
                 Some(last) if rs <= last.1 => last.1 = last.1.max(re),
                 _ => merged.push((rs, re)),
@@ -159,7 +164,7 @@ impl SeqSpace {
                 a.1 = a.1.max(b.1);
             }
         }
-        self.ranges = merged;
+        self.ranges.set(merged);
     }
 
     fn advance_contiguous(&mut self) {
@@ -168,7 +173,7 @@ impl SeqSpace {
                 break;
             }
             self.contiguous = self.contiguous.max(e);
-            self.ranges.remove(0);
+            self.ranges.remove_first();
         }
     }
 
