@@ -107,3 +107,47 @@ fn a_flow_idle_past_its_timeout_when_input_ends_is_reported_idle_whenever_the_la
         ]
     );
 }
+
+/// An ICMPv4 port unreachable from 192.0.2.53 quoting the first 28 bytes (IP + UDP headers) of
+/// `quoted`.
+fn port_unreachable(quoted: &[u8]) -> Vec<u8> {
+    let b = etherparse::PacketBuilder::ipv4([192, 0, 2, 53], [10, 0, 0, 2], 64)
+        .icmpv4_raw(3, 3, [0; 4]);
+    let mut out = Vec::new();
+    b.write(&mut out, &quoted[..28]).unwrap();
+    out
+}
+
+#[test]
+fn an_icmp_error_is_noted_on_its_flow_but_is_not_its_traffic() {
+    // Flow 1 at 0 s; an ICMP error quoting it at 50 s; flow 3 from 30 s drives the sweeps. The
+    // error neither lengthens flow 1 nor keeps it alive: it ends idle at 60 s, duration 0.
+    let mut e = Engine::new(EngineConfig::default());
+    let mut ev = Vec::new();
+    let q = udp(1);
+    feed(&mut e, &mut ev, 0, &q);
+    for n in 0..100 {
+        let ms = 30_000 + n * 500;
+        if ms == 50_000 {
+            feed(&mut e, &mut ev, ms, &port_unreachable(&q));
+        }
+        feed(&mut e, &mut ev, ms, &udp(3));
+    }
+    let rec = ev
+        .iter()
+        .find_map(|e| match &e.kind {
+            EventKind::ConnEnd(r) if r.orig.port == 1 => Some((e.ts, r.clone())),
+            _ => None,
+        })
+        .expect("flow 1 ended before 80 s");
+    let (at, r) = rec;
+    let at_ms = at.since(Timestamp::from_secs_nanos(1_700_000_000, 0)).0 / 1_000_000;
+    assert!((60_000..=61_000).contains(&at_ms), "ended at {at_ms} ms");
+    assert_eq!(r.end, EndReason::Idle);
+    assert_eq!(
+        r.last_ts, r.ts,
+        "the ICMP error is not the flow's last packet"
+    );
+    let icmp = r.icmp.expect("the error is noted on the flow");
+    assert_eq!((icmp.msg.icmp_type, icmp.msg.code, icmp.count), (3, 3, 1));
+}
