@@ -802,6 +802,7 @@ impl Core {
             Dir::Resp
         };
         flow.last_frame = frame;
+        let uid = flow.uid();
         let st = &mut flow.stats[dir.index()];
         st.pkts += 1;
         st.ip_bytes += u64::from(ctx.total_len);
@@ -819,7 +820,6 @@ impl Core {
                 st.ttl_max = st.ttl_max.max(ip.ttl);
             }
         }
-        let uid = Uid::from_index(flow.first_frame);
         let (orig_ep, resp_ep) = if flow.orig_is_lo {
             (key.lo, key.hi)
         } else {
