@@ -1186,6 +1186,7 @@ fn emit_weird(
         });
     }
 }
+
 #[cfg(test)]
 mod layout {
     /// A packet prefetches its whole flow entry, so every byte of it costs: 696 -> 512 bytes
