@@ -147,7 +147,7 @@ impl Uid {
     /// Appends the text form (as `Display` writes it) without the formatting machinery.
     pub fn push_to(self, out: &mut String) {
         // Base-62 letters and digits: always ASCII.
-        out.push_str(core::str::from_utf8(&self.text()).unwrap_or_default());
+        crate::report::push_ascii(out, &self.text());
     }
 }
 

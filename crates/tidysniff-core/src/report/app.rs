@@ -119,6 +119,20 @@ pub fn rdata_text(r: &RData) -> String {
     }
 }
 
+/// Appends [`rdata_text`] of `r` as a JSON string, without the intermediate `String` for the
+/// common types (addresses and names).
+fn rdata_json(out: &mut String, r: &RData) {
+    match r {
+        RData::A(a) => {
+            out.push('"');
+            push_ip(out, core::net::IpAddr::V4(*a));
+            out.push('"');
+        }
+        RData::Cname(n) | RData::Ns(n) | RData::Ptr(n) | RData::Dname(n) => json_str(out, n),
+        _ => json_str(out, &rdata_text(r)),
+    }
+}
+
 fn records(out: &mut String, key: &str, rrs: &[Record]) {
     out.push_str(",\"");
     out.push_str(key);
@@ -134,7 +148,7 @@ fn records(out: &mut String, key: &str, rrs: &[Record]) {
         num(out, ",\"class\":", r.class);
         num(out, ",\"ttl\":", r.ttl);
         out.push_str(",\"data\":");
-        json_str(out, &rdata_text(&r.data));
+        rdata_json(out, &r.data);
         out.push('}');
     }
     out.push(']');
@@ -184,8 +198,14 @@ pub fn dns_json(out: &mut String, t: &DnsTransaction) {
         flag(out, ",\"AA\":", r.flags.aa);
         flag(out, ",\"TC\":", r.flags.tc);
         flag(out, ",\"RA\":", r.flags.ra);
-        let answers: Vec<String> = r.answers.iter().map(|a| rdata_text(&a.data)).collect();
-        str_array(out, "answers", answers.iter().map(String::as_str));
+        out.push_str(",\"answers\":[");
+        for (i, a) in r.answers.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            rdata_json(out, &a.data);
+        }
+        out.push(']');
         out.push_str(",\"TTLs\":[");
         for (i, a) in r.answers.iter().enumerate() {
             num(out, if i > 0 { "," } else { "" }, a.ttl);

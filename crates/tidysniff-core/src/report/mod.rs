@@ -121,11 +121,18 @@ pub fn push_u64(out: &mut String, mut v: u64) {
             *b = b'0' + v as u8;
         }
     }
-    out.push_str(
-        buf.get(i..)
-            .and_then(|d| core::str::from_utf8(d).ok())
-            .unwrap_or("0"),
-    );
+    push_ascii(out, buf.get(i..).unwrap_or(b"0"));
+}
+
+/// Appends bytes known to be ASCII (digits, base-62 letters): a char each, which costs less
+/// than validating them as UTF-8 for a `push_str` (a non-ASCII byte would be pushed as the
+/// Latin-1 character of that value, never an invalid string).
+#[inline]
+pub(crate) fn push_ascii(out: &mut String, bytes: &[u8]) {
+    out.reserve(bytes.len());
+    for &b in bytes {
+        out.push(char::from(b));
+    }
 }
 
 /// Appends `,"key":value`.
