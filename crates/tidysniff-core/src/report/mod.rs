@@ -128,7 +128,7 @@ pub fn push_u64(out: &mut String, mut v: u64) {
 /// than validating them as UTF-8 for a `push_str` (a non-ASCII byte would be pushed as the
 /// Latin-1 character of that value, never an invalid string).
 #[inline]
-pub(crate) fn push_ascii(out: &mut String, bytes: &[u8]) {
+fn push_ascii(out: &mut String, bytes: &[u8]) {
     out.reserve(bytes.len());
     for &b in bytes {
         out.push(char::from(b));

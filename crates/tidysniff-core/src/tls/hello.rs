@@ -19,7 +19,7 @@ use super::x509;
 
 pub use super::x509::CertInfo;
 
-use tls_parser::{parse_tls_handshake_client_hello, parse_tls_handshake_server_hello};
+use tls_parser::parse_tls_handshake_server_hello;
 
 /// Extension types used here (IANA "TLS ExtensionType Values").
 pub mod ext {
@@ -288,18 +288,70 @@ pub fn parse_client_hello_prefix(body: &[u8]) -> Result<ClientHelloInfo, HelloEr
     client_hello(body, true)
 }
 
+/// The fixed fields of a ClientHello body that [`client_hello`] uses, read as tls-parser 0.12's
+/// `parse_tls_handshake_client_hello` reads them (same acceptance, same errors: the tests
+/// compare the two) without its two vectors.
+struct FixedFields<'a> {
+    version: u16,
+    /// The cipher_suites bytes (an even number).
+    ciphers: &'a [u8],
+    /// The extension block when it is complete.
+    ext: Option<&'a [u8]>,
+    /// What follows the block (or, when it is incomplete, from its length on).
+    rest: &'a [u8],
+}
+
+/// Why [`fixed_fields`] failed: the body ends early (tls-parser's `Incomplete`) or a length is
+/// impossible (its `Error`).
+#[derive(Debug, PartialEq)]
+enum FixedError {
+    Incomplete,
+    Invalid,
+}
+
+fn fixed_fields(body: &[u8]) -> Result<FixedFields<'_>, FixedError> {
+    let mut r = Reader::new(body);
+    let version = r.u16().ok_or(FixedError::Incomplete)?;
+    r.take(32).ok_or(FixedError::Incomplete)?;
+    let sid_len = r.u8().ok_or(FixedError::Incomplete)?;
+    if sid_len > 32 {
+        return Err(FixedError::Invalid);
+    }
+    r.take(usize::from(sid_len)).ok_or(FixedError::Incomplete)?;
+    let ciphers_len = usize::from(r.u16().ok_or(FixedError::Incomplete)?);
+    // A length past the end is an error, not a wait for more bytes (as tls-parser has it).
+    if ciphers_len % 2 == 1 {
+        return Err(FixedError::Invalid);
+    }
+    let ciphers = r.take(ciphers_len).ok_or(FixedError::Invalid)?;
+    let comp_len = r.u8().ok_or(FixedError::Incomplete)?;
+    r.take(usize::from(comp_len)).ok_or(FixedError::Invalid)?;
+    let mut ext_r = Reader::new(r.rest());
+    let (ext, rest) = match ext_r.vec16() {
+        Some(block) => (Some(block), ext_r.rest()),
+        None => (None, r.rest()),
+    };
+    Ok(FixedFields {
+        version,
+        ciphers,
+        ext,
+        rest,
+    })
+}
+
 fn client_hello(body: &[u8], prefix: bool) -> Result<ClientHelloInfo, HelloError> {
-    let (rest, ch) = parse_tls_handshake_client_hello(body).map_err(|e| match e {
-        tls_parser::Err::Incomplete(_) => HelloError::Truncated,
-        _ if prefix => HelloError::Truncated,
-        _ => HelloError::Malformed("client hello fixed fields"),
+    let ch = fixed_fields(body).map_err(|e| match e {
+        FixedError::Incomplete => HelloError::Truncated,
+        FixedError::Invalid if prefix => HelloError::Truncated,
+        FixedError::Invalid => HelloError::Malformed("client hello fixed fields"),
     })?;
+    let rest = ch.rest;
     let mut info = ClientHelloInfo {
-        legacy_version: ch.version.0,
+        legacy_version: ch.version,
         ..ClientHelloInfo::default()
     };
-    // tls-parser reads the extension block only when it is complete; otherwise `rest` starts
-    // with its length.
+    // The extension block is read only when it is complete; otherwise `rest` starts with its
+    // length.
     let (block, complete) = match ch.ext {
         Some(block) => (block, true),
         None if rest.is_empty() => (&[][..], true),
@@ -314,11 +366,10 @@ fn client_hello(body: &[u8], prefix: bool) -> Result<ClientHelloInfo, HelloError
     }
     // One allocation for the lists, sized exactly: the cipher suites, then the extension types
     // and the lists inside the extensions (counted by a first walk).
-    let mut size = ch.ciphers.len();
+    let mut size = ch.ciphers.len() / 2;
     walk_extensions(block, |t, data| size += 1 + list_len(t, data));
     info.lists.data = Vec::with_capacity(size);
-    info.lists
-        .set(List::CipherSuites, ch.ciphers.iter().map(|c| c.0));
+    info.lists.set(List::CipherSuites, u16s(ch.ciphers));
     let walked = info.lists.set_with(List::Extensions, |data| {
         walk_extensions(block, |t, _| data.push(t))
     });
@@ -826,6 +877,82 @@ pub(crate) mod tests {
         ch.lists
             .set(List::SupportedVersions, versions.iter().copied());
         ch
+    }
+
+    /// Version, cipher suites, complete extension block and rest, or why not.
+    type Fixed<'a> = Result<(u16, Vec<u16>, Option<&'a [u8]>, &'a [u8]), FixedError>;
+
+    /// What tls-parser 0.12 makes of a ClientHello body, in the terms of [`fixed_fields`].
+    fn tls_parser_fixed(body: &[u8]) -> Fixed<'_> {
+        match tls_parser::parse_tls_handshake_client_hello(body) {
+            Ok((rest, ch)) => Ok((
+                ch.version.0,
+                ch.ciphers.iter().map(|c| c.0).collect(),
+                ch.ext,
+                rest,
+            )),
+            Err(tls_parser::Err::Incomplete(_)) => Err(FixedError::Incomplete),
+            Err(_) => Err(FixedError::Invalid),
+        }
+    }
+
+    fn ours_fixed(body: &[u8]) -> Fixed<'_> {
+        fixed_fields(body).map(|f| (f.version, u16s(f.ciphers).collect(), f.ext, f.rest))
+    }
+
+    #[test]
+    fn fixed_fields_read_as_tls_parser_reads_them() {
+        // version, random, session id (32), 3 cipher suites, null compression, two extensions
+        // (server_name "a.example", supported_versions), then two trailing bytes.
+        let mut body = vec![0x03, 0x03];
+        body.extend((0..32u8).map(|i| i.wrapping_mul(7)));
+        body.push(32);
+        body.extend(0..32u8);
+        body.extend([0x00, 0x06, 0x13, 0x01, 0x13, 0x02, 0xc0, 0x2b, 0x01, 0x00]);
+        let sni = [
+            0x00, 0x00, 0x00, 0x0e, 0x00, 0x0c, 0x00, 0x00, 0x09, b'a', b'.', b'e', b'x', b'a',
+            b'm', b'p', b'l', b'e',
+        ];
+        let versions = [0x00, 0x2b, 0x00, 0x03, 0x02, 0x03, 0x04];
+        let ext_len = (sni.len() + versions.len()) as u16;
+        body.extend(ext_len.to_be_bytes());
+        body.extend(sni);
+        body.extend(versions);
+        body.extend([0xaa, 0xbb]);
+        let whole = ours_fixed(&body);
+        assert!(
+            matches!(&whole, Ok((0x0303, c, Some(_), [0xaa, 0xbb])) if c == &[0x1301, 0x1302, 0xc02b])
+        );
+        let mut cases = 0;
+        // Every prefix, and every prefix of every one-byte change to a few telling values
+        // (lengths made odd, too long, zero, over 32).
+        for at in 0..=body.len() {
+            for v in [
+                None,
+                Some(0x00),
+                Some(0x01),
+                Some(0x07),
+                Some(0x21),
+                Some(0xff),
+            ] {
+                let mut b = body.clone();
+                if let (Some(v), Some(slot)) = (v, b.get_mut(at)) {
+                    *slot = v;
+                } else if v.is_some() {
+                    continue;
+                }
+                for end in 0..=b.len() {
+                    let b = &b[..end];
+                    assert_eq!(
+                        ours_fixed(b),
+                        tls_parser_fixed(b),
+                        "byte {at} = {v:?}, {end} bytes"
+                    );
+                    cases += 1;
+                }
+            }
+        }
+        assert!(cases > 50_000, "{cases}");
     }
 
     /// The example of the FoxIO JA4 specification (technical_details/JA4.md).
