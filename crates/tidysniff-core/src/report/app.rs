@@ -7,18 +7,18 @@
 use core::fmt::Write;
 use core::net::SocketAddr;
 
-use super::{json_str, push_ip, push_u64};
+use super::{json_str, push_ip, push_secs, push_u64};
 use crate::dns::{self, DnsTransaction, RData, Record, SvcParam};
 use crate::flow::{Endpoint, Uid};
 use crate::http::HttpTransaction;
-use crate::time::{write_secs, Timestamp};
+use crate::time::Timestamp;
 use crate::tls::{self, TlsSummary};
 
 fn head(out: &mut String, kind: &str, ts: Timestamp, uid: Uid) {
     out.push_str("{\"type\":\"");
     out.push_str(kind);
     out.push_str("\",\"ts\":");
-    let _ = write_secs(out, ts.as_nanos());
+    push_secs(out, ts.as_nanos());
     out.push_str(",\"uid\":\"");
     uid.push_to(out);
     out.push('"');
@@ -193,7 +193,7 @@ pub fn dns_json(out: &mut String, t: &DnsTransaction) {
         json_str(out, &dns::rcode_name(r.rcode));
         if let Some(q) = &t.query {
             out.push_str(",\"rtt\":");
-            let _ = write_secs(out, r.ts.since(q.ts).as_nanos());
+            push_secs(out, r.ts.since(q.ts).as_nanos());
         }
         flag(out, ",\"AA\":", r.flags.aa);
         flag(out, ",\"TC\":", r.flags.tc);
@@ -218,7 +218,7 @@ pub fn dns_json(out: &mut String, t: &DnsTransaction) {
             out.push(',');
         }
         out.push_str("{\"ts\":");
-        let _ = write_secs(out, r.ts.as_nanos());
+        push_secs(out, r.ts.as_nanos());
         num(out, ",\"frame\":", r.frame);
         num(out, ",\"ip_ttl\":", r.ip.ttl);
         num(out, ",\"ip_id\":", r.ip.ip_id);
@@ -434,7 +434,7 @@ pub fn dns_text(out: &mut String, t: &DnsTransaction) {
         .or(t.responses.first().map(|r| r.ts))
         .unwrap_or_default();
     out.push_str("dns  ");
-    let _ = write_secs(out, ts.as_nanos());
+    push_secs(out, ts.as_nanos());
     let _ = write!(
         out,
         " {} {} -> {}",
@@ -473,7 +473,7 @@ pub fn tls_text(
     s: &TlsSummary,
 ) {
     out.push_str("tls  ");
-    let _ = write_secs(out, ts.as_nanos());
+    push_secs(out, ts.as_nanos());
     let _ = write!(
         out,
         " {uid} {} -> {} sni={} {} {} established={}",
@@ -503,7 +503,7 @@ pub fn http_text(
 ) {
     out.push_str("http ");
     let ts = t.request.as_ref().map_or(ts, |r| r.ts);
-    let _ = write_secs(out, ts.as_nanos());
+    push_secs(out, ts.as_nanos());
     let _ = write!(
         out,
         " {uid} {} -> {}",

@@ -32,7 +32,6 @@ pub mod app;
 
 use crate::event::ConnRecord;
 use crate::flow::Proto;
-use crate::time::write_secs;
 use core::fmt::Write;
 
 /// Appends `s` as a JSON string literal.
@@ -76,11 +75,11 @@ pub fn json_str(out: &mut String, s: &str) {
 pub fn push_ip(out: &mut String, a: core::net::IpAddr) {
     match a {
         core::net::IpAddr::V4(v4) => {
-            for (i, o) in v4.octets().into_iter().enumerate() {
-                if i > 0 {
-                    out.push('.');
-                }
-                push_u64(out, u64::from(o));
+            let [a, b, c, d] = v4.octets();
+            push_lead(out, u64::from(a));
+            for o in [b, c, d] {
+                out.push('.');
+                push_lead(out, u64::from(o));
             }
         }
         core::net::IpAddr::V6(v6) => {
@@ -89,58 +88,92 @@ pub fn push_ip(out: &mut String, a: core::net::IpAddr) {
     }
 }
 
-/// Two-digit decimal pairs "00" to "99", for [`push_u64`].
-const DIGIT_PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
-2021222324252627282930313233343536373839\
-4041424344454647484950515253545556575859\
-6061626364656667686970717273747576777879\
-8081828384858687888990919293949596979899";
+/// "000" to "999", three digits each. The record writers append numbers three digits at a time
+/// as slices of this string: no formatting machinery and no UTF-8 check of the digits.
+const TRIPLES: &str = match core::str::from_utf8(&triple_bytes()) {
+    Ok(s) => s,
+    Err(_) => panic!("digits are ASCII"),
+};
 
-/// Appends `v` in decimal (the record writers' hot path: no formatting machinery; two digits a
-/// division, one `push_str`).
+const fn triple_bytes() -> [u8; 3000] {
+    let mut b = [0u8; 3000];
+    let mut i = 0;
+    while i < 1000 {
+        b[i * 3] = b'0' + (i / 100) as u8;
+        b[i * 3 + 1] = b'0' + (i / 10 % 10) as u8;
+        b[i * 3 + 2] = b'0' + (i % 10) as u8;
+        i += 1;
+    }
+    b
+}
+
+/// Appends `v` (under 1000) without leading zeros.
 #[inline]
-pub fn push_u64(out: &mut String, mut v: u64) {
-    let mut buf = [b'0'; 20];
-    let mut i = buf.len();
-    let mut put2 = |i: &mut usize, d: u64| {
-        let d = d as usize * 2;
-        *i -= 2;
-        if let (Some(to), Some(from)) = (buf.get_mut(*i..*i + 2), DIGIT_PAIRS.get(d..d + 2)) {
-            to.copy_from_slice(from);
-        }
+fn push_lead(out: &mut String, v: u64) {
+    let i = v.min(999) as usize * 3;
+    let skip = match v {
+        0..=9 => 2,
+        10..=99 => 1,
+        _ => 0,
     };
-    while v >= 100 {
-        put2(&mut i, v % 100);
-        v /= 100;
+    out.push_str(TRIPLES.get(i + skip..i + 3).unwrap_or("0"));
+}
+
+/// Appends `v` (under 1000) as three digits.
+#[inline]
+fn push_triple(out: &mut String, v: u64) {
+    let i = v.min(999) as usize * 3;
+    out.push_str(TRIPLES.get(i..i + 3).unwrap_or("000"));
+}
+
+/// Appends `v` in decimal (the record writers' hot path: no formatting machinery).
+#[inline]
+pub fn push_u64(out: &mut String, v: u64) {
+    if v < 1000 {
+        return push_lead(out, v);
     }
-    if v >= 10 {
-        put2(&mut i, v);
-    } else {
-        i -= 1;
-        if let Some(b) = buf.get_mut(i) {
-            *b = b'0' + v as u8;
+    // Three-digit groups, least significant first (u64 has at most seven).
+    let mut groups = [0u64; 7];
+    let mut n = 0;
+    let mut v = v;
+    while v >= 1000 {
+        if let Some(g) = groups.get_mut(n) {
+            *g = v % 1000;
         }
+        v /= 1000;
+        n += 1;
     }
-    push_ascii(out, buf.get(i..).unwrap_or(b"0"));
-}
-
-/// Appends bytes known to be ASCII (digits, base-62 letters): a char each, which costs less
-/// than validating them as UTF-8 for a `push_str` (a non-ASCII byte would be pushed as the
-/// Latin-1 character of that value, never an invalid string).
-#[inline]
-fn push_ascii(out: &mut String, bytes: &[u8]) {
-    out.reserve(bytes.len());
-    for &b in bytes {
-        out.push(char::from(b));
+    push_lead(out, v);
+    for &g in groups.get(..n).unwrap_or_default().iter().rev() {
+        push_triple(out, g);
     }
 }
 
-/// Appends `,"key":value`.
+/// Appends `nanos` as [`crate::time::write_secs`] writes it (seconds, a point and six or nine fractional
+/// digits), three digits at a time.
+pub fn push_secs(out: &mut String, nanos: i64) {
+    if nanos < 0 {
+        out.push('-');
+    }
+    let abs = nanos.unsigned_abs();
+    let (secs, frac) = (abs / 1_000_000_000, abs % 1_000_000_000);
+    push_u64(out, secs);
+    out.push('.');
+    if frac % 1000 == 0 {
+        let us = frac / 1000;
+        push_triple(out, us / 1000);
+        push_triple(out, us % 1000);
+    } else {
+        push_triple(out, frac / 1_000_000);
+        push_triple(out, frac / 1000 % 1000);
+        push_triple(out, frac % 1000);
+    }
+}
+
+/// Appends `prefix` and `v` in decimal (prefix such as `,"orig_pkts":`).
 #[inline]
-fn field_u64(out: &mut String, key: &str, v: u64) {
-    out.push_str(",\"");
-    out.push_str(key);
-    out.push_str("\":");
+fn field(out: &mut String, prefix: &str, v: u64) {
+    out.push_str(prefix);
     push_u64(out, v);
 }
 
@@ -149,7 +182,7 @@ pub fn conn_json(out: &mut String, r: &ConnRecord) {
     let o = &r.orig_stats;
     let p = &r.resp_stats;
     out.push_str("{\"type\":\"conn\",\"ts\":");
-    let _ = write_secs(out, r.ts.as_nanos());
+    push_secs(out, r.ts.as_nanos());
     out.push_str(",\"uid\":\"");
     r.uid.push_to(out);
     out.push_str("\",\"proto\":\"");
@@ -157,27 +190,27 @@ pub fn conn_json(out: &mut String, r: &ConnRecord) {
     out.push_str("\",\"orig_h\":\"");
     push_ip(out, r.orig.addr);
     out.push('"');
-    field_u64(out, "orig_p", u64::from(r.orig.port));
+    field(out, ",\"orig_p\":", u64::from(r.orig.port));
     out.push_str(",\"resp_h\":\"");
     push_ip(out, r.resp.addr);
     out.push('"');
-    field_u64(out, "resp_p", u64::from(r.resp.port));
+    field(out, ",\"resp_p\":", u64::from(r.resp.port));
     out.push_str(",\"duration\":");
-    let _ = write_secs(out, r.duration().as_nanos());
-    field_u64(out, "orig_bytes", o.bytes);
-    field_u64(out, "resp_bytes", p.bytes);
+    push_secs(out, r.duration().as_nanos());
+    field(out, ",\"orig_bytes\":", o.bytes);
+    field(out, ",\"resp_bytes\":", p.bytes);
     out.push_str(",\"conn_state\":\"");
     out.push_str(r.conn_state);
     out.push_str("\",\"history\":");
     json_str(out, &r.history);
-    field_u64(out, "orig_pkts", o.pkts);
-    field_u64(out, "orig_ip_bytes", o.ip_bytes);
-    field_u64(out, "resp_pkts", p.pkts);
-    field_u64(out, "resp_ip_bytes", p.ip_bytes);
-    field_u64(out, "missed_bytes", r.missed_bytes);
+    field(out, ",\"orig_pkts\":", o.pkts);
+    field(out, ",\"orig_ip_bytes\":", o.ip_bytes);
+    field(out, ",\"resp_pkts\":", p.pkts);
+    field(out, ",\"resp_ip_bytes\":", p.ip_bytes);
+    field(out, ",\"missed_bytes\":", r.missed_bytes);
     if r.proto == Proto::Tcp {
-        field_u64(out, "syn_count", u64::from(r.syn_count));
-        field_u64(out, "synack_count", u64::from(r.synack_count));
+        field(out, ",\"syn_count\":", u64::from(r.syn_count));
+        field(out, ",\"synack_count\":", u64::from(r.synack_count));
     }
     if let Some(rtt) = r.rtt {
         let _ = write!(out, ",\"rtt_ms\":{:.3}", rtt.as_millis_f64());
@@ -194,10 +227,10 @@ pub fn conn_json(out: &mut String, r: &ConnRecord) {
         }
     }
     if r.proto == Proto::Tcp {
-        field_u64(out, "orig_retrans", u64::from(o.retransmissions));
-        field_u64(out, "resp_retrans", u64::from(p.retransmissions));
-        field_u64(out, "orig_ooo", u64::from(o.out_of_order));
-        field_u64(out, "resp_ooo", u64::from(p.out_of_order));
+        field(out, ",\"orig_retrans\":", u64::from(o.retransmissions));
+        field(out, ",\"resp_retrans\":", u64::from(p.retransmissions));
+        field(out, ",\"orig_ooo\":", u64::from(o.out_of_order));
+        field(out, ",\"resp_ooo\":", u64::from(p.out_of_order));
     }
     let trunc = u64::from(o.truncated) + u64::from(p.truncated);
     if trunc > 0 {
@@ -205,7 +238,7 @@ pub fn conn_json(out: &mut String, r: &ConnRecord) {
     }
     if let Some(n) = &r.icmp {
         out.push_str(",\"icmp\":{\"ts\":");
-        let _ = write_secs(out, n.ts.as_nanos());
+        push_secs(out, n.ts.as_nanos());
         let _ = write!(
             out,
             ",\"from\":\"{}\",\"type\":{},\"code\":{},\"name\":\"{}\",\"count\":{}}}",
@@ -230,7 +263,7 @@ pub const CONN_TEXT_HEADER: &str = "ts                 uid          proto orig  
 /// Appends one `conn` record as an aligned text line for people.
 pub fn conn_text(out: &mut String, r: &ConnRecord) {
     let start = out.len();
-    let _ = write_secs(out, r.ts.as_nanos());
+    push_secs(out, r.ts.as_nanos());
     pad_to(out, start + 19);
     let _ = write!(out, "{} {:<5} ", r.uid, r.proto.as_str());
     let col = out.len();
@@ -308,6 +341,75 @@ fn pad_to(out: &mut String, col: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Values around every power of ten and three-digit group boundary, and the extremes.
+    fn telling_values() -> Vec<u64> {
+        let mut v = vec![
+            0,
+            1,
+            9,
+            10,
+            99,
+            100,
+            999,
+            1000,
+            1001,
+            u64::MAX,
+            u64::MAX - 1,
+        ];
+        let mut p = 1u64;
+        while let Some(next) = p.checked_mul(10) {
+            v.extend([p - 1, p, p + 1, next - 1]);
+            p = next;
+        }
+        // A deterministic spread of other values.
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..2000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            v.extend([x, x >> 20, x >> 40, x % 100_000]);
+        }
+        v
+    }
+
+    #[test]
+    fn numbers_are_written_as_display_writes_them() {
+        for v in telling_values() {
+            let mut s = String::from("x");
+            push_u64(&mut s, v);
+            assert_eq!(s, format!("x{v}"));
+        }
+        for a in [
+            [0, 0, 0, 0],
+            [255, 255, 255, 255],
+            [10, 9, 100, 1],
+            [192, 0, 2, 53],
+        ] {
+            let ip = core::net::IpAddr::from(a);
+            let mut s = String::new();
+            push_ip(&mut s, ip);
+            assert_eq!(s, ip.to_string());
+        }
+    }
+
+    #[test]
+    fn seconds_are_written_as_write_secs_writes_them() {
+        let mut values: Vec<i64> = vec![0, 1, -1, 999, 1000, 1_000_000_000, i64::MAX, i64::MIN];
+        for v in telling_values() {
+            values.extend([
+                v as i64,
+                (v as i64).wrapping_neg(),
+                (v % 1_000_000) as i64 * 1000,
+            ]);
+        }
+        for n in values {
+            let (mut ours, mut theirs) = (String::new(), String::new());
+            push_secs(&mut ours, n);
+            crate::time::write_secs(&mut theirs, n).unwrap();
+            assert_eq!(ours, theirs, "{n}");
+        }
+    }
 
     #[test]
     fn json_strings_are_escaped() {
