@@ -32,6 +32,7 @@ pub mod app;
 
 use crate::event::ConnRecord;
 use crate::flow::Proto;
+use crate::time::Duration;
 use core::fmt::Write;
 
 /// Appends `s` as a JSON string literal.
@@ -170,6 +171,25 @@ pub fn push_secs(out: &mut String, nanos: i64) {
     }
 }
 
+/// Appends `d` in milliseconds with three decimals, exactly as `{:.3}` formats
+/// [`Duration::as_millis_f64`]: in integers when that is provably the same (a value under 10^15
+/// ns, so the float is within 10^-7 ms of the exact quotient, and not a tie at half a
+/// microsecond, which the float rounds by its binary value), else by the float.
+fn push_millis3(out: &mut String, d: Duration) {
+    let n = d.as_nanos();
+    match u64::try_from(n) {
+        Ok(n) if n < 1_000_000_000_000_000 && n % 1000 != 500 => {
+            let us = n / 1000 + u64::from(n % 1000 > 500);
+            push_u64(out, us / 1000);
+            out.push('.');
+            push_triple(out, us % 1000);
+        }
+        _ => {
+            let _ = write!(out, "{:.3}", d.as_millis_f64());
+        }
+    }
+}
+
 /// Appends `prefix` and `v` in decimal (prefix such as `,"orig_pkts":`).
 #[inline]
 fn field(out: &mut String, prefix: &str, v: u64) {
@@ -213,7 +233,8 @@ pub fn conn_json(out: &mut String, r: &ConnRecord) {
         field(out, ",\"synack_count\":", u64::from(r.synack_count));
     }
     if let Some(rtt) = r.rtt {
-        let _ = write!(out, ",\"rtt_ms\":{:.3}", rtt.as_millis_f64());
+        out.push_str(",\"rtt_ms\":");
+        push_millis3(out, rtt);
     }
     for (name, s) in [("orig", o), ("resp", p)] {
         if let Some(ttl) = s.ttl {
@@ -408,6 +429,27 @@ mod tests {
             push_secs(&mut ours, n);
             crate::time::write_secs(&mut theirs, n).unwrap();
             assert_eq!(ours, theirs, "{n}");
+        }
+    }
+
+    #[test]
+    fn millis_are_written_as_the_float_formatter_writes_them() {
+        let mut values: Vec<i64> = vec![0, 1, 499, 500, 501, 1500, 2500, 999_500, -1, -1500];
+        for v in telling_values() {
+            values.extend([
+                v as i64,
+                (v % 10_000_000_000) as i64,
+                (v % 1_000_000) as i64,
+            ]);
+            // Ties at half a microsecond, and their neighbours.
+            let t = (v % 1_000_000_000_000) as i64 * 1000 + 500;
+            values.extend([t - 1, t, t + 1]);
+        }
+        for n in values {
+            let d = Duration(n);
+            let mut s = String::new();
+            push_millis3(&mut s, d);
+            assert_eq!(s, format!("{:.3}", d.as_millis_f64()), "{n}");
         }
     }
 
