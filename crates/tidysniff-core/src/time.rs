@@ -77,7 +77,7 @@ impl Duration {
 
 /// Writes `nanos` as seconds with a fractional part: six digits (microseconds, as Zeek prints),
 /// extended to nine when the value has sub-microsecond precision (nanosecond captures). The
-/// digits are made here, not by `core::fmt` (the record writers' hot path).
+/// digits are made here, not by `core::fmt` (the record writers' hot path): one `write_str`.
 pub fn write_secs(f: &mut impl fmt::Write, nanos: i64) -> fmt::Result {
     let abs = nanos.unsigned_abs();
     let (secs, frac) = (abs / 1_000_000_000, abs % 1_000_000_000);
@@ -112,11 +112,11 @@ pub fn write_secs(f: &mut impl fmt::Write, nanos: i64) -> fmt::Result {
     if nanos < 0 {
         put(b'-');
     }
-    // ASCII only: a char each costs less than validating the bytes as UTF-8 for one write_str.
-    for &b in buf.get(at..).unwrap_or_default() {
-        f.write_char(char::from(b))?;
-    }
-    Ok(())
+    f.write_str(
+        buf.get(at..)
+            .and_then(|d| core::str::from_utf8(d).ok())
+            .unwrap_or(""),
+    )
 }
 
 impl fmt::Display for Timestamp {

@@ -141,9 +141,9 @@ pub fn run(args: LogArgs) -> anyhow::Result<ExitCode> {
         let stdout = io::stdout();
         let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
         write_header(&mut out, args.format, &args.types)?;
-        let mut line = String::with_capacity(512);
+        let mut batch_text = String::with_capacity(64 << 10);
         let summary = runtime::run(source.as_mut(), &cfg, handlers, |events| {
-            write_events(&mut out, &mut line, events, args.format, &args.types)?;
+            write_events(&mut out, &mut batch_text, events, args.format, &args.types)?;
             out.flush()
         })?;
         out.flush()?;
@@ -202,7 +202,7 @@ struct Writer {
     thread: std::thread::JoinHandle<io::Result<()>>,
     format: Format,
     types: Vec<RecordType>,
-    line: String,
+    batch_text: String,
     /// Batches this (sending) thread formatted because the writer was behind.
     formatted_here: usize,
 }
@@ -230,12 +230,12 @@ impl Writer {
             .spawn(move || -> io::Result<()> {
                 let types = thread_types;
                 let mut out = io::BufWriter::with_capacity(buffer, out);
-                let mut line = String::with_capacity(512);
+                let mut batch_text = String::with_capacity(64 << 10);
                 write_header(&mut out, format, &types)?;
                 for mut chunk in rx {
                     match &mut chunk {
                         Chunk::Events(batch) => {
-                            write_events(&mut out, &mut line, batch, format, &types)?;
+                            write_events(&mut out, &mut batch_text, batch, format, &types)?;
                             batch.clear();
                         }
                         Chunk::Text(text) => {
@@ -253,7 +253,7 @@ impl Writer {
             thread,
             format,
             types,
-            line: String::with_capacity(512),
+            batch_text: String::with_capacity(64 << 10),
             formatted_here: 0,
         })
     }
@@ -280,7 +280,13 @@ impl Writer {
             Ok(()) => Ok(()),
             Err(mpsc::TrySendError::Full(Chunk::Events(mut batch))) => {
                 let mut text = text.unwrap_or_else(|| Vec::with_capacity(64 << 10));
-                write_events(&mut text, &mut self.line, &batch, self.format, &self.types)?;
+                write_events(
+                    &mut text,
+                    &mut self.batch_text,
+                    &batch,
+                    self.format,
+                    &self.types,
+                )?;
                 batch.clear();
                 if pending.capacity() < batch.capacity() {
                     *pending = batch;
@@ -328,7 +334,7 @@ pub fn threads_for(paths: &[std::path::PathBuf], streaming: bool, asked: Option<
 
 fn write_events(
     out: &mut impl Write,
-    line: &mut String,
+    batch_text: &mut String,
     events: &[Event],
     format: Format,
     types: &[RecordType],
@@ -337,22 +343,22 @@ fn write_events(
     let text = format == Format::Text;
     // The batch's records are formatted into one buffer and written at once: a large write
     // passes BufWriter's buffer by (one copy of the text fewer).
-    line.clear();
+    batch_text.clear();
     for ev in events {
         let uid = ev.uid.unwrap_or(Uid(0));
         match &ev.kind {
             EventKind::ConnEnd(rec) if types.contains(&RecordType::Conn) => {
                 if text {
-                    report::conn_text(line, rec)
+                    report::conn_text(batch_text, rec)
                 } else {
-                    report::conn_json(line, rec)
+                    report::conn_json(batch_text, rec)
                 }
             }
             EventKind::Dns(tx) if types.contains(&RecordType::Dns) => {
                 if text {
-                    app::dns_text(line, tx)
+                    app::dns_text(batch_text, tx)
                 } else {
-                    app::dns_json(line, tx)
+                    app::dns_json(batch_text, tx)
                 }
             }
             EventKind::Tls {
@@ -362,22 +368,29 @@ fn write_events(
                 summary,
             } if types.contains(&RecordType::Tls) => {
                 if text {
-                    app::tls_text(line, ev.ts, uid, (*orig, *resp), summary)
+                    app::tls_text(batch_text, ev.ts, uid, (*orig, *resp), summary)
                 } else {
-                    app::tls_json(line, ev.ts, uid, (*orig, *resp), *encrypted_dns, summary)
+                    app::tls_json(
+                        batch_text,
+                        ev.ts,
+                        uid,
+                        (*orig, *resp),
+                        *encrypted_dns,
+                        summary,
+                    )
                 }
             }
             EventKind::Http { orig, resp, tx } if types.contains(&RecordType::Http) => {
                 if text {
-                    app::http_text(line, ev.ts, uid, (*orig, *resp), tx)
+                    app::http_text(batch_text, ev.ts, uid, (*orig, *resp), tx)
                 } else {
-                    app::http_json(line, ev.ts, uid, *orig, *resp, tx)
+                    app::http_json(batch_text, ev.ts, uid, *orig, *resp, tx)
                 }
             }
             _ => continue,
         }
     }
-    out.write_all(line.as_bytes())
+    out.write_all(batch_text.as_bytes())
 }
 
 #[cfg(test)]
