@@ -7,7 +7,7 @@
 use core::fmt::Write;
 use core::net::SocketAddr;
 
-use super::{json_str, push_ip, push_secs, push_u64};
+use super::{json_str, num, push_ip, push_secs, push_u64};
 use crate::dns::{self, DnsTransaction, RData, Record, SvcParam};
 use crate::flow::{Endpoint, Uid};
 use crate::http::HttpTransaction;
@@ -22,12 +22,6 @@ fn head(out: &mut String, kind: &str, ts: Timestamp, uid: Uid) {
     out.push_str(",\"uid\":\"");
     uid.push_to(out);
     out.push('"');
-}
-
-/// Appends `prefix` and `v` in decimal.
-fn num(out: &mut String, prefix: &str, v: impl Into<u64>) {
-    out.push_str(prefix);
-    push_u64(out, v.into());
 }
 
 /// Appends `prefix` and `true` or `false`.

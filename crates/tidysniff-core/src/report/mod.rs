@@ -190,11 +190,12 @@ fn push_millis3(out: &mut String, d: Duration) {
     }
 }
 
-/// Appends `prefix` and `v` in decimal (prefix such as `,"orig_pkts":`).
+/// Appends `prefix` and `v` in decimal (prefix such as `,"orig_pkts":`); the record writers of
+/// this module and of [`app`] share it.
 #[inline]
-fn field(out: &mut String, prefix: &str, v: u64) {
+fn num(out: &mut String, prefix: &str, v: impl Into<u64>) {
     out.push_str(prefix);
-    push_u64(out, v);
+    push_u64(out, v.into());
 }
 
 /// Appends one `conn` record as a JSON object and a newline.
@@ -210,27 +211,27 @@ pub fn conn_json(out: &mut String, r: &ConnRecord) {
     out.push_str("\",\"orig_h\":\"");
     push_ip(out, r.orig.addr);
     out.push('"');
-    field(out, ",\"orig_p\":", u64::from(r.orig.port));
+    num(out, ",\"orig_p\":", u64::from(r.orig.port));
     out.push_str(",\"resp_h\":\"");
     push_ip(out, r.resp.addr);
     out.push('"');
-    field(out, ",\"resp_p\":", u64::from(r.resp.port));
+    num(out, ",\"resp_p\":", u64::from(r.resp.port));
     out.push_str(",\"duration\":");
     push_secs(out, r.duration().as_nanos());
-    field(out, ",\"orig_bytes\":", o.bytes);
-    field(out, ",\"resp_bytes\":", p.bytes);
+    num(out, ",\"orig_bytes\":", o.bytes);
+    num(out, ",\"resp_bytes\":", p.bytes);
     out.push_str(",\"conn_state\":\"");
     out.push_str(r.conn_state);
     out.push_str("\",\"history\":");
     json_str(out, &r.history);
-    field(out, ",\"orig_pkts\":", o.pkts);
-    field(out, ",\"orig_ip_bytes\":", o.ip_bytes);
-    field(out, ",\"resp_pkts\":", p.pkts);
-    field(out, ",\"resp_ip_bytes\":", p.ip_bytes);
-    field(out, ",\"missed_bytes\":", r.missed_bytes);
+    num(out, ",\"orig_pkts\":", o.pkts);
+    num(out, ",\"orig_ip_bytes\":", o.ip_bytes);
+    num(out, ",\"resp_pkts\":", p.pkts);
+    num(out, ",\"resp_ip_bytes\":", p.ip_bytes);
+    num(out, ",\"missed_bytes\":", r.missed_bytes);
     if r.proto == Proto::Tcp {
-        field(out, ",\"syn_count\":", u64::from(r.syn_count));
-        field(out, ",\"synack_count\":", u64::from(r.synack_count));
+        num(out, ",\"syn_count\":", u64::from(r.syn_count));
+        num(out, ",\"synack_count\":", u64::from(r.synack_count));
     }
     if let Some(rtt) = r.rtt {
         out.push_str(",\"rtt_ms\":");
@@ -248,10 +249,10 @@ pub fn conn_json(out: &mut String, r: &ConnRecord) {
         }
     }
     if r.proto == Proto::Tcp {
-        field(out, ",\"orig_retrans\":", u64::from(o.retransmissions));
-        field(out, ",\"resp_retrans\":", u64::from(p.retransmissions));
-        field(out, ",\"orig_ooo\":", u64::from(o.out_of_order));
-        field(out, ",\"resp_ooo\":", u64::from(p.out_of_order));
+        num(out, ",\"orig_retrans\":", u64::from(o.retransmissions));
+        num(out, ",\"resp_retrans\":", u64::from(p.retransmissions));
+        num(out, ",\"orig_ooo\":", u64::from(o.out_of_order));
+        num(out, ",\"resp_ooo\":", u64::from(p.out_of_order));
     }
     let trunc = u64::from(o.truncated) + u64::from(p.truncated);
     if trunc > 0 {
