@@ -17,6 +17,7 @@ pub mod link;
 pub mod payload;
 pub mod rng;
 pub mod scene;
+pub mod split;
 pub mod tls;
 pub mod wire;
 

@@ -1,4 +1,5 @@
-//! `fixturegen fixtures <DIR>` and `fixturegen bench --bytes <N> <OUT.pcap>`.
+//! `fixturegen fixtures <DIR>`, `fixturegen bench --bytes <N> <OUT.pcap>` and
+//! `fixturegen split <IN.pcap> <OUT0.pcap> <OUT1.pcap>`.
 
 use fixturegen::bench::{self, BenchOpts};
 use std::path::PathBuf;
@@ -8,7 +9,10 @@ const USAGE: &str = "usage:
   fixturegen fixtures <DIR>
       write every fixture capture, README.md and expected_conns.tsv into DIR
   fixturegen bench --bytes <N> [--flows 50000] [--seed 1] [--mbps 20] <OUT.pcap>
-      write a benchmark capture of at least N bytes (N may end in K, M, G, T)";
+      write a benchmark capture of at least N bytes (N may end in K, M, G, T)
+  fixturegen split <IN.pcap> <OUT0.pcap> <OUT1.pcap>
+      split a classic pcap in two by IP address pair (both directions of a connection
+      in the same half), for bench/split.sh";
 
 fn main() -> ExitCode {
     match run(std::env::args().skip(1).collect()) {
@@ -34,12 +38,40 @@ fn run(args: Vec<String>) -> Result<(), String> {
             Ok(())
         }
         Some("bench") => bench_cmd(&args[1..]),
+        Some("split") => split_cmd(&args[1..]),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())
         }
         _ => Err(USAGE.to_string()),
     }
+}
+
+fn split_cmd(args: &[String]) -> Result<(), String> {
+    let [input, out0, out1] = args else {
+        return Err(format!("expected an input and two outputs\n{USAGE}"));
+    };
+    let open = |p: &String| std::fs::File::open(p).map_err(|e| format!("{p}: {e}"));
+    let create = |p: &String| {
+        std::fs::File::create(p)
+            .map(std::io::BufWriter::new)
+            .map_err(|e| format!("{p}: {e}"))
+    };
+    let (mut a, mut b) = (create(out0)?, create(out1)?);
+    let input = std::io::BufReader::with_capacity(1 << 20, open(input)?);
+    let stats = fixturegen::split::split(input, &mut [&mut a, &mut b])
+        .and_then(|s| {
+            use std::io::Write;
+            a.flush()?;
+            b.flush()?;
+            Ok(s)
+        })
+        .map_err(|e| format!("{input}: {e}", input = args[0]))?;
+    println!(
+        "{} records to {out0}, {} to {out1}",
+        stats.records[0], stats.records[1]
+    );
+    Ok(())
 }
 
 fn bench_cmd(args: &[String]) -> Result<(), String> {
