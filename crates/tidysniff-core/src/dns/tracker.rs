@@ -17,7 +17,9 @@
 //! and emitted with `evicted: true`), [`DnsConfig::max_responses_per_query`] responses each, and
 //! [`DnsConfig::max_records_per_response`] records per response (the excess is counted).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::cmp::Reverse;
+use std::collections::hash_map::Entry;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 
 use crate::dns::wire::{DnsAnomaly, Flags, Message, Opt, Question, RData, Record};
@@ -262,11 +264,28 @@ struct IdKey {
     id: u16,
 }
 
+/// An open transaction's place: its creation sequence number and its slot in
+/// [`DnsTracker::slots`]. A queue or heap entry whose slot no longer holds that sequence number
+/// belongs to a closed transaction and is skipped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Place {
+    seq: u64,
+    slot: u32,
+}
+
 #[derive(Debug)]
 struct Pending {
+    seq: u64,
     key: IdKey,
     deadline: Timestamp,
     tx: DnsTransaction,
+}
+
+/// The open transactions of one key, oldest first; nearly always one, kept inline.
+#[derive(Debug)]
+struct Places {
+    first: Place,
+    rest: Vec<Place>,
 }
 
 fn same_question(a: Option<&Question>, b: Option<&Question>) -> bool {
@@ -277,18 +296,32 @@ fn same_question(a: Option<&Question>, b: Option<&Question>) -> bool {
     }
 }
 
+/// Stale queue and heap entries tolerated before they are swept out: this many plus twice the
+/// open transactions.
+const STALE_SLACK: usize = 1024;
+
 /// Matches queries and responses; see the module docs.
+///
+/// Open transactions live in reused slots (no per-transaction node or map entry to allocate, and
+/// no large values moved inside a tree's nodes); creation order and deadlines are a queue and a
+/// min-heap of [`Place`]s whose entries for closed transactions are skipped when met and swept
+/// out when they outnumber the open ones.
 #[derive(Debug)]
 pub struct DnsTracker {
     cfg: DnsConfig,
-    /// Open transactions by creation sequence (the first entry is the oldest).
-    pending: BTreeMap<u64, Pending>,
-    /// Open transactions by (client, port, server, id); usually one each. Fx-hashed, as the flow
-    /// table is: the map is bounded by `max_pending`, so crafted collisions can slow a lookup to
-    /// that many steps, never grow it.
-    index: HashMap<IdKey, Vec<u64>, rustc_hash::FxBuildHasher>,
-    /// Deadlines.
-    timers: BTreeSet<(Timestamp, u64)>,
+    /// Open transactions (`None`: a free slot, listed in `free`).
+    slots: Vec<Option<Pending>>,
+    free: Vec<u32>,
+    open: usize,
+    /// Places in creation order (the first open one is the oldest transaction).
+    order: VecDeque<Place>,
+    /// Open transactions by (client, port, server, id). Fx-hashed, as the flow table is: the map
+    /// is bounded by `max_pending`, so crafted collisions can slow a lookup to that many steps,
+    /// never grow it.
+    index: HashMap<IdKey, Places, rustc_hash::FxBuildHasher>,
+    /// Deadlines, earliest first (ties by creation order); an entry is current only while its
+    /// transaction is open with that deadline.
+    timers: BinaryHeap<Reverse<(Timestamp, Place)>>,
     next_seq: u64,
     evicted: u64,
 }
@@ -298,9 +331,12 @@ impl DnsTracker {
     pub fn new(cfg: DnsConfig) -> Self {
         DnsTracker {
             cfg,
-            pending: BTreeMap::new(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            open: 0,
+            order: VecDeque::new(),
             index: HashMap::default(),
-            timers: BTreeSet::new(),
+            timers: BinaryHeap::new(),
             next_seq: 0,
             evicted: 0,
         }
@@ -313,7 +349,7 @@ impl DnsTracker {
 
     /// Open transactions.
     pub fn pending(&self) -> usize {
-        self.pending.len()
+        self.open
     }
 
     /// Transactions evicted so far.
@@ -357,8 +393,8 @@ impl DnsTracker {
             id: msg.id,
         };
         let question = msg.questions.first();
-        if let Some(seq) = self.find(&key, question, false) {
-            if let Some(p) = self.pending.get_mut(&seq) {
+        if let Some(place) = self.find(&key, question, false) {
+            if let Some(p) = self.get_mut(place) {
                 if p.tx.responses.is_empty() {
                     if let Some(q) = p.tx.query.as_mut() {
                         q.retransmits = q.retransmits.saturating_add(1);
@@ -366,10 +402,10 @@ impl DnsTracker {
                     return;
                 }
             }
-            self.emit(seq, false, out);
+            self.emit(place, false, out);
         }
-        while self.pending.len() >= self.cfg.max_pending.max(1) {
-            let Some((&oldest, _)) = self.pending.first_key_value() else {
+        while self.open >= self.cfg.max_pending.max(1) {
+            let Some(oldest) = self.oldest() else {
                 break;
             };
             self.evicted += 1;
@@ -383,8 +419,6 @@ impl DnsTracker {
             anomalies,
             ..
         } = msg;
-        let seq = self.next_seq;
-        self.next_seq += 1;
         let deadline = meta.ts.add(self.cfg.timeout);
         let tx = DnsTransaction {
             conn: meta.conn,
@@ -406,9 +440,7 @@ impl DnsTracker {
             status: DnsTxStatus::Unanswered,
             evicted: false,
         };
-        self.index.entry(key.clone()).or_default().push(seq);
-        self.timers.insert((deadline, seq));
-        self.pending.insert(seq, Pending { key, deadline, tx });
+        self.insert(key, deadline, tx);
     }
 
     /// A response from `server` to `client`. Attached to its pending query (the first response
@@ -429,8 +461,10 @@ impl DnsTracker {
             id: msg.id,
         };
         let max_records = self.cfg.max_records_per_response;
+        let max_responses = self.cfg.max_responses_per_query;
+        let answer_window = self.cfg.answer_window;
         let found = self.find(&key, msg.questions.first(), true);
-        let Some((seq, p)) = found.and_then(|seq| Some((seq, self.pending.get_mut(&seq)?))) else {
+        let Some((place, p)) = found.and_then(|place| Some((place, self.get_mut(place)?))) else {
             let id = msg.id;
             let resp = DnsResponse::new(meta, ip, msg, max_records);
             out.push(DnsTransaction {
@@ -447,7 +481,7 @@ impl DnsTracker {
             });
             return;
         };
-        if p.tx.responses.len() >= self.cfg.max_responses_per_query {
+        if p.tx.responses.len() >= max_responses {
             p.tx.responses_dropped = p.tx.responses_dropped.saturating_add(1);
             return;
         }
@@ -461,50 +495,160 @@ impl DnsTracker {
             .push(DnsResponse::new(meta, ip, msg, max_records));
         p.tx.status = DnsTxStatus::Answered;
         if first {
-            self.timers.remove(&(p.deadline, seq));
-            p.deadline = meta.ts.add(self.cfg.answer_window);
-            self.timers.insert((p.deadline, seq));
+            // The timeout's heap entry goes stale (the deadline no longer matches).
+            p.deadline = meta.ts.add(answer_window);
+            let deadline = p.deadline;
+            self.timers.push(Reverse((deadline, place)));
+            self.sweep_stale();
         }
     }
 
     /// Emits, in deadline order, every transaction whose answer window or timeout has passed at
     /// `now`.
     pub fn expire(&mut self, now: Timestamp, out: &mut Vec<DnsTransaction>) {
-        while let Some(&(deadline, seq)) = self.timers.first() {
-            if deadline > now {
-                break;
+        while let Some(&Reverse((deadline, place))) = self.timers.peek() {
+            if self.get(place).is_some_and(|p| p.deadline == deadline) {
+                if deadline > now {
+                    break;
+                }
+                self.timers.pop();
+                self.emit(place, false, out);
+            } else {
+                self.timers.pop();
             }
-            self.emit(seq, false, out);
         }
     }
 
     /// End of input: emits every open transaction, oldest first (unanswered ones as such).
     pub fn drain(&mut self, out: &mut Vec<DnsTransaction>) {
-        while let Some((&seq, _)) = self.pending.first_key_value() {
-            self.emit(seq, false, out);
+        while let Some(place) = self.oldest() {
+            self.emit(place, false, out);
+        }
+        self.order.clear();
+        self.timers.clear();
+    }
+
+    fn get(&self, place: Place) -> Option<&Pending> {
+        self.slots
+            .get(place.slot as usize)?
+            .as_ref()
+            .filter(|p| p.seq == place.seq)
+    }
+
+    fn get_mut(&mut self, place: Place) -> Option<&mut Pending> {
+        self.slots
+            .get_mut(place.slot as usize)?
+            .as_mut()
+            .filter(|p| p.seq == place.seq)
+    }
+
+    /// The oldest open transaction (closed ones at the front of the queue are dropped).
+    fn oldest(&mut self) -> Option<Place> {
+        while let Some(&place) = self.order.front() {
+            if self.get(place).is_some() {
+                return Some(place);
+            }
+            self.order.pop_front();
+        }
+        None
+    }
+
+    fn insert(&mut self, key: IdKey, deadline: Timestamp, tx: DnsTransaction) {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let slot = match self.free.pop() {
+            Some(s) => s,
+            None => {
+                self.slots.push(None);
+                (self.slots.len() - 1) as u32
+            }
+        };
+        let place = Place { seq, slot };
+        match self.index.entry(key.clone()) {
+            Entry::Occupied(mut e) => e.get_mut().rest.push(place),
+            Entry::Vacant(e) => {
+                e.insert(Places {
+                    first: place,
+                    rest: Vec::new(),
+                });
+            }
+        }
+        if let Some(s) = self.slots.get_mut(slot as usize) {
+            *s = Some(Pending {
+                seq,
+                key,
+                deadline,
+                tx,
+            });
+        }
+        self.open += 1;
+        self.order.push_back(place);
+        self.timers.push(Reverse((deadline, place)));
+        self.sweep_stale();
+    }
+
+    /// Drops the entries of closed transactions from the queue and the heap once they outnumber
+    /// the open ones (amortized: each sweep removes more than it keeps).
+    fn sweep_stale(&mut self) {
+        let limit = 2 * self.open + STALE_SLACK;
+        if self.order.len() > limit {
+            let slots = &self.slots;
+            let current = |pl: &Place| {
+                slots
+                    .get(pl.slot as usize)
+                    .is_some_and(|s| s.as_ref().is_some_and(|p| p.seq == pl.seq))
+            };
+            self.order.retain(current);
+        }
+        if self.timers.len() > limit {
+            let slots = &self.slots;
+            self.timers.retain(|Reverse((deadline, pl))| {
+                slots.get(pl.slot as usize).is_some_and(|s| {
+                    s.as_ref()
+                        .is_some_and(|p| p.seq == pl.seq && p.deadline == *deadline)
+                })
+            });
         }
     }
 
     /// The open transaction for `key` with the same question; a response without a question
     /// matches the oldest one with its ID.
-    fn find(&self, key: &IdKey, question: Option<&Question>, response: bool) -> Option<u64> {
-        let seqs = self.index.get(key)?;
-        seqs.iter().copied().find(|seq| {
-            self.pending.get(seq).is_some_and(|p| {
-                (response && question.is_none()) || same_question(p.tx.question.as_ref(), question)
+    fn find(&self, key: &IdKey, question: Option<&Question>, response: bool) -> Option<Place> {
+        let places = self.index.get(key)?;
+        core::iter::once(&places.first)
+            .chain(&places.rest)
+            .copied()
+            .find(|&place| {
+                self.get(place).is_some_and(|p| {
+                    (response && question.is_none())
+                        || same_question(p.tx.question.as_ref(), question)
+                })
             })
-        })
     }
 
-    fn emit(&mut self, seq: u64, evicted: bool, out: &mut Vec<DnsTransaction>) {
-        let Some(p) = self.pending.remove(&seq) else {
+    fn emit(&mut self, place: Place, evicted: bool, out: &mut Vec<DnsTransaction>) {
+        if self.get(place).is_none() {
+            return;
+        }
+        let Some(p) = self
+            .slots
+            .get_mut(place.slot as usize)
+            .and_then(Option::take)
+        else {
             return;
         };
-        self.timers.remove(&(p.deadline, seq));
-        if let Some(seqs) = self.index.get_mut(&p.key) {
-            seqs.retain(|&s| s != seq);
-            if seqs.is_empty() {
-                self.index.remove(&p.key);
+        self.free.push(place.slot);
+        self.open -= 1;
+        if let Entry::Occupied(mut e) = self.index.entry(p.key) {
+            let places = e.get_mut();
+            if places.first == place {
+                if places.rest.is_empty() {
+                    e.remove();
+                } else {
+                    places.first = places.rest.remove(0);
+                }
+            } else {
+                places.rest.retain(|&pl| pl != place);
             }
         }
         let mut tx = p.tx;
@@ -743,6 +887,68 @@ mod tests {
         // An evicted query's response is now unsolicited.
         let late = answer(&mut tr, 10, 9, 0, "example.com", [1, 2, 3, 4], 60);
         assert_eq!(late[0].status, DnsTxStatus::Unsolicited);
+    }
+
+    #[test]
+    fn closed_transactions_leave_bounded_queue_and_heap_entries() {
+        // Each answered query leaves its timeout's heap entry and, once emitted, its queue entry
+        // behind: they must be swept, and never change what is emitted or when.
+        let mut tr = DnsTracker::new(DnsConfig::default());
+        let mut out = Vec::new();
+        let n = 20_000u64;
+        for i in 0..n {
+            let t = i as i64;
+            out.extend(query(&mut tr, t, 2 * i + 1, i as u16, "example.com"));
+            out.extend(answer(
+                &mut tr,
+                t,
+                2 * i + 2,
+                i as u16,
+                "example.com",
+                [1; 4],
+                60,
+            ));
+            // Swept when a query or a first answer adds an entry.
+            let limit = 2 * tr.pending() + STALE_SLACK;
+            assert!(tr.order.len() <= limit, "{} > {limit}", tr.order.len());
+            assert!(tr.timers.len() <= limit, "{} > {limit}", tr.timers.len());
+            tr.expire(ms(t), &mut out);
+            // Everything answered 2 s (the answer window) ago or more is out.
+            assert_eq!(out.len() as u64, (i + 1).saturating_sub(2000), "at {i}");
+        }
+        // Without the sweep the heap would hold every timeout entry of the last 10 s.
+        assert!(tr.timers.len() < 8_000, "{}", tr.timers.len());
+        tr.drain(&mut out);
+        assert_eq!(out.len() as u64, n);
+        assert!(out.iter().all(|t| t.status == DnsTxStatus::Answered));
+        let frames: Vec<u64> = out
+            .iter()
+            .filter_map(|t| Some(t.query.as_ref()?.frame))
+            .collect();
+        assert_eq!(frames, (0..n).map(|i| 2 * i + 1).collect::<Vec<_>>());
+        assert_eq!(tr.pending(), 0);
+    }
+
+    #[test]
+    fn answer_window_ending_at_the_timeout_emits_once_and_spares_the_next_in_its_slot() {
+        let mut tr = DnsTracker::new(DnsConfig::default());
+        let mut out = Vec::new();
+        out.extend(query(&mut tr, 0, 1, 1, "a.example"));
+        // Answered 8 s later: the answer window ends at 10 s, when the timeout would have.
+        out.extend(answer(&mut tr, 8_000, 2, 1, "a.example", [1; 4], 60));
+        tr.expire(ms(10_000), &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].status, DnsTxStatus::Answered);
+        // A new query takes the freed slot; the old deadline's second entry must not emit it.
+        out.extend(query(&mut tr, 10_000, 3, 2, "b.example"));
+        tr.expire(ms(10_000), &mut out);
+        tr.expire(ms(19_999), &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(tr.pending(), 1);
+        tr.expire(ms(20_000), &mut out);
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[1].status, DnsTxStatus::Unanswered);
+        assert_eq!(out[1].id, 2);
     }
 
     #[test]
