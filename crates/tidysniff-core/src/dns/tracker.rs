@@ -929,6 +929,211 @@ mod tests {
         assert_eq!(tr.pending(), 0);
     }
 
+    /// The tracker's documented rules written the obvious way (a list in creation order, linear
+    /// scans): the reference the slot/queue/heap implementation must match event for event.
+    struct Model {
+        cfg: DnsConfig,
+        /// (sequence, key, deadline, transaction), in creation order.
+        open: Vec<(u64, IdKey, Timestamp, DnsTransaction)>,
+        next: u64,
+    }
+
+    impl Model {
+        fn find(&self, key: &IdKey, q: Option<&Question>, response: bool) -> Option<usize> {
+            self.open.iter().position(|(_, k, _, tx)| {
+                k == key && ((response && q.is_none()) || same_question(tx.question.as_ref(), q))
+            })
+        }
+
+        fn emit(&mut self, i: usize, evicted: bool, out: &mut Vec<DnsTransaction>) {
+            let (_, _, _, mut tx) = self.open.remove(i);
+            tx.evicted = evicted;
+            out.push(tx);
+        }
+
+        fn on_message(
+            &mut self,
+            meta: PacketMeta,
+            ip: IpFacts,
+            msg: Message,
+        ) -> Vec<DnsTransaction> {
+            let mut out = Vec::new();
+            let key = IdKey {
+                client: sa(CLIENT).ip(),
+                client_port: sa(CLIENT).port(),
+                server: sa(SERVER).ip(),
+                id: msg.id,
+            };
+            let found = self.find(&key, msg.questions.first(), msg.is_response());
+            if !msg.is_response() {
+                if let Some(i) = found {
+                    if self.open[i].3.responses.is_empty() {
+                        if let Some(q) = self.open[i].3.query.as_mut() {
+                            q.retransmits += 1;
+                        }
+                        return out;
+                    }
+                    self.emit(i, false, &mut out);
+                }
+                while self.open.len() >= self.cfg.max_pending.max(1) {
+                    self.emit(0, true, &mut out);
+                }
+                let edns = msg.edns().map(EdnsFacts::from);
+                let tx = DnsTransaction {
+                    conn: meta.conn,
+                    client: sa(CLIENT),
+                    server: sa(SERVER),
+                    id: msg.id,
+                    question: msg.questions.into_iter().next(),
+                    query: Some(DnsQuery {
+                        ts: meta.ts,
+                        frame: meta.frame,
+                        ip,
+                        flags: msg.flags,
+                        edns,
+                        anomalies: msg.anomalies,
+                        retransmits: 0,
+                    }),
+                    responses: Vec::new(),
+                    responses_dropped: 0,
+                    status: DnsTxStatus::Unanswered,
+                    evicted: false,
+                };
+                self.open
+                    .push((self.next, key, meta.ts.add(self.cfg.timeout), tx));
+                self.next += 1;
+                return out;
+            }
+            let max = self.cfg.max_records_per_response;
+            let Some(i) = found else {
+                let resp = DnsResponse::new(meta, ip, msg, max);
+                out.push(DnsTransaction {
+                    conn: meta.conn,
+                    client: sa(CLIENT),
+                    server: sa(SERVER),
+                    id: key.id,
+                    question: resp.question.clone(),
+                    query: None,
+                    responses: vec![resp],
+                    responses_dropped: 0,
+                    status: DnsTxStatus::Unsolicited,
+                    evicted: false,
+                });
+                return out;
+            };
+            let (_, _, deadline, tx) = &mut self.open[i];
+            if tx.responses.len() >= self.cfg.max_responses_per_query {
+                tx.responses_dropped += 1;
+                return out;
+            }
+            if tx.responses.is_empty() {
+                *deadline = meta.ts.add(self.cfg.answer_window);
+            }
+            tx.responses.push(DnsResponse::new(meta, ip, msg, max));
+            tx.status = DnsTxStatus::Answered;
+            out
+        }
+
+        fn expire(&mut self, now: Timestamp) -> Vec<DnsTransaction> {
+            let mut out = Vec::new();
+            while let Some(i) = (0..self.open.len())
+                .filter(|&i| self.open[i].2 <= now)
+                .min_by_key(|&i| (self.open[i].2, self.open[i].0))
+            {
+                self.emit(i, false, &mut out);
+            }
+            out
+        }
+    }
+
+    /// A response with no question section.
+    fn msg_without_question(id: u16) -> Message {
+        let mut b = id.to_be_bytes().to_vec();
+        b.extend([0x81, 0x80, 0, 0, 0, 0, 0, 0, 0, 0]);
+        parse_message(&b).unwrap()
+    }
+
+    #[test]
+    fn matches_the_obvious_implementation_on_random_sequences() {
+        // xorshift64*: deterministic, no dependency.
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |n: u64| {
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            state.wrapping_mul(0x2545_f491_4f6c_dd1d) % n
+        };
+        let names = ["a.example", "A.EXAMPLE", "b.example"];
+        let mut ops = 0;
+        for round in 0..300 {
+            let cfg = DnsConfig {
+                max_pending: 1 + next(6) as usize,
+                timeout: Duration::from_millis(50 + next(100) as i64),
+                answer_window: Duration::from_millis(next(60) as i64),
+                max_responses_per_query: 1 + next(3) as usize,
+                ..DnsConfig::default()
+            };
+            let mut tr = DnsTracker::new(cfg);
+            let mut model = Model {
+                cfg,
+                open: Vec::new(),
+                next: 0,
+            };
+            let mut t = 0i64;
+            for frame in 1..200u64 {
+                // Mostly forward, sometimes backward (merged or reordered captures).
+                t += next(40) as i64 - 8;
+                let id = next(4) as u16;
+                let meta = PacketMeta {
+                    ts: ms(t),
+                    frame,
+                    conn: frame,
+                };
+                let ipf = ip(64, frame as u32);
+                let (want, got) = match next(10) {
+                    0..=3 => {
+                        let m = msg(id, false, names[next(3) as usize], &[]);
+                        let mut got = Vec::new();
+                        tr.on_message(meta, sa(CLIENT), sa(SERVER), ipf, m.clone(), &mut got);
+                        (model.on_message(meta, ipf, m), got)
+                    }
+                    4..=7 => {
+                        let m = if next(8) == 0 {
+                            msg_without_question(id)
+                        } else {
+                            msg(
+                                id,
+                                true,
+                                names[next(3) as usize],
+                                &[[10, 0, 0, next(4) as u8]],
+                            )
+                        };
+                        let mut got = Vec::new();
+                        tr.on_message(meta, sa(SERVER), sa(CLIENT), ipf, m.clone(), &mut got);
+                        (model.on_message(meta, ipf, m), got)
+                    }
+                    _ => {
+                        let mut got = Vec::new();
+                        tr.expire(ms(t), &mut got);
+                        (model.expire(ms(t)), got)
+                    }
+                };
+                assert_eq!(got, want, "round {round}, frame {frame}");
+                assert_eq!(
+                    tr.pending(),
+                    model.open.len(),
+                    "round {round}, frame {frame}"
+                );
+                ops += 1;
+            }
+            let mut got = Vec::new();
+            tr.drain(&mut got);
+            let want: Vec<_> = model.open.drain(..).map(|(_, _, _, tx)| tx).collect();
+            assert_eq!(got, want, "round {round}, drain");
+        }
+        assert_eq!(ops, 300 * 199);
+    }
+
     #[test]
     fn answer_window_ending_at_the_timeout_emits_once_and_spares_the_next_in_its_slot() {
         let mut tr = DnsTracker::new(DnsConfig::default());
