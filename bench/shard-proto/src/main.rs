@@ -10,7 +10,8 @@
 //! keep. Output is the same set of records as `tidysniff log` but not in the same order, and
 //! every engine's timers move once a chunk. With `NOMERGE` set in the environment the engines
 //! format their own records and drop the text (no writer, no merge: the split's ceiling without
-//! them). Results: RESULTS.md.
+//! them). Each engine prints to stderr how long it waited for chunks and how long it worked on
+//! them (wall time). Results: RESULTS.md.
 
 use std::collections::VecDeque;
 use std::io::{Read, Write};
@@ -103,7 +104,14 @@ fn main() {
                     let _ = out_tx.send((shard, ev, d));
                 }
             };
-            for chunk in rx {
+            let mut waited = std::time::Duration::ZERO;
+            let mut busy = std::time::Duration::ZERO;
+            let mut rx = rx.into_iter();
+            loop {
+                let t0 = std::time::Instant::now();
+                let Some(chunk) = rx.next() else { break };
+                let t1 = std::time::Instant::now();
+                waited += t1 - t0;
                 mine.clear();
                 mine.extend(
                     (0..chunk.recs.len() as u32)
@@ -145,7 +153,9 @@ fn main() {
                 if let Ok(c) = Arc::try_unwrap(chunk) {
                     let _ = back_tx.send(c);
                 }
+                busy += t1.elapsed();
             }
+            eprintln!("engine {shard}: waited {:?}, busy {:?}", waited, busy);
             engine.advance_at(Timestamp::MIN, last, &mut events);
             while engine.finish_some(256, &mut events) {
                 send(std::mem::take(&mut events), last);
