@@ -296,6 +296,14 @@ fn same_question(a: Option<&Question>, b: Option<&Question>) -> bool {
     }
 }
 
+/// The open transaction at `place`, if that slot still holds it.
+fn open_at(slots: &[Option<Pending>], place: Place) -> Option<&Pending> {
+    slots
+        .get(place.slot as usize)?
+        .as_ref()
+        .filter(|p| p.seq == place.seq)
+}
+
 /// Stale queue and heap entries tolerated before they are swept out: this many plus twice the
 /// open transactions.
 const STALE_SLACK: usize = 1024;
@@ -312,7 +320,6 @@ pub struct DnsTracker {
     /// Open transactions (`None`: a free slot, listed in `free`).
     slots: Vec<Option<Pending>>,
     free: Vec<u32>,
-    open: usize,
     /// Places in creation order (the first open one is the oldest transaction).
     order: VecDeque<Place>,
     /// Open transactions by (client, port, server, id). Fx-hashed, as the flow table is: the map
@@ -333,7 +340,6 @@ impl DnsTracker {
             cfg,
             slots: Vec::new(),
             free: Vec::new(),
-            open: 0,
             order: VecDeque::new(),
             index: HashMap::default(),
             timers: BinaryHeap::new(),
@@ -349,7 +355,7 @@ impl DnsTracker {
 
     /// Open transactions.
     pub fn pending(&self) -> usize {
-        self.open
+        self.slots.len() - self.free.len()
     }
 
     /// Transactions evicted so far.
@@ -404,7 +410,7 @@ impl DnsTracker {
             }
             self.emit(place, false, out);
         }
-        while self.open >= self.cfg.max_pending.max(1) {
+        while self.pending() >= self.cfg.max_pending.max(1) {
             let Some(oldest) = self.oldest() else {
                 break;
             };
@@ -529,10 +535,7 @@ impl DnsTracker {
     }
 
     fn get(&self, place: Place) -> Option<&Pending> {
-        self.slots
-            .get(place.slot as usize)?
-            .as_ref()
-            .filter(|p| p.seq == place.seq)
+        open_at(&self.slots, place)
     }
 
     fn get_mut(&mut self, place: Place) -> Option<&mut Pending> {
@@ -581,7 +584,6 @@ impl DnsTracker {
                 tx,
             });
         }
-        self.open += 1;
         self.order.push_back(place);
         self.timers.push(Reverse((deadline, place)));
         self.sweep_stale();
@@ -590,23 +592,14 @@ impl DnsTracker {
     /// Drops the entries of closed transactions from the queue and the heap once they outnumber
     /// the open ones (amortized: each sweep removes more than it keeps).
     fn sweep_stale(&mut self) {
-        let limit = 2 * self.open + STALE_SLACK;
+        let limit = 2 * self.pending() + STALE_SLACK;
+        let slots = &self.slots;
         if self.order.len() > limit {
-            let slots = &self.slots;
-            let current = |pl: &Place| {
-                slots
-                    .get(pl.slot as usize)
-                    .is_some_and(|s| s.as_ref().is_some_and(|p| p.seq == pl.seq))
-            };
-            self.order.retain(current);
+            self.order.retain(|&pl| open_at(slots, pl).is_some());
         }
         if self.timers.len() > limit {
-            let slots = &self.slots;
-            self.timers.retain(|Reverse((deadline, pl))| {
-                slots.get(pl.slot as usize).is_some_and(|s| {
-                    s.as_ref()
-                        .is_some_and(|p| p.seq == pl.seq && p.deadline == *deadline)
-                })
+            self.timers.retain(|&Reverse((deadline, pl))| {
+                open_at(slots, pl).is_some_and(|p| p.deadline == deadline)
             });
         }
     }
@@ -627,18 +620,15 @@ impl DnsTracker {
     }
 
     fn emit(&mut self, place: Place, evicted: bool, out: &mut Vec<DnsTransaction>) {
-        if self.get(place).is_none() {
-            return;
-        }
         let Some(p) = self
             .slots
             .get_mut(place.slot as usize)
+            .filter(|s| s.as_ref().is_some_and(|p| p.seq == place.seq))
             .and_then(Option::take)
         else {
             return;
         };
         self.free.push(place.slot);
-        self.open -= 1;
         if let Entry::Occupied(mut e) = self.index.entry(p.key) {
             let places = e.get_mut();
             if places.first == place {
