@@ -11,7 +11,8 @@
 //! every engine's timers move once a chunk. With `NOMERGE` set in the environment the engines
 //! format their own records and drop the text (no writer, no merge: the split's ceiling without
 //! them). Each engine prints to stderr how long it waited for chunks and how long it worked on
-//! them (wall time). Results: RESULTS.md.
+//! them (wall time). `READERS=2` reads with two threads (`pread` of alternate chunks, the record
+//! walk handed on from chunk to chunk). Results: RESULTS.md.
 
 use std::collections::VecDeque;
 use std::io::{Read, Write};
@@ -31,6 +32,8 @@ static GLOBAL: tidysniff_prefetch::PrefaultingAlloc<mimalloc::MiMalloc> =
     tidysniff_prefetch::PrefaultingAlloc(mimalloc::MiMalloc);
 
 const CHUNK: usize = 1 << 20;
+/// Room in front of a chunk for the record the previous chunk left unfinished.
+const RESERVE: usize = 64 << 10;
 const AHEAD: usize = 12;
 const QUEUE: usize = 8;
 
@@ -50,6 +53,19 @@ struct Chunk {
     recs: Vec<Rec>,
     max_ts: Timestamp,
     last_frame: u64,
+    /// Chunk number (engines take chunks in this order).
+    k: u64,
+    /// End of the data in `buf`.
+    end: usize,
+}
+
+/// Handed from the walk of one chunk to the next: the unfinished record's bytes, the frames so
+/// far, the latest time, and whether the input ended.
+struct Token {
+    tail: Vec<u8>,
+    frame: u64,
+    max_ts: Timestamp,
+    end: bool,
 }
 
 fn main() {
@@ -68,7 +84,7 @@ fn main() {
     };
     let linktype = LinkType(u16::from_le_bytes([header[20], header[21]]));
 
-    let (back_tx, back_rx) = mpsc::channel::<Chunk>();
+    let pool = Arc::new(std::sync::Mutex::new(Vec::<Chunk>::new()));
     let mut to_engines = Vec::new();
     let (out_tx, out_rx) = mpsc::sync_channel::<(usize, Vec<Event>, u64)>(256);
     let mut engines = Vec::new();
@@ -76,7 +92,7 @@ fn main() {
         let (tx, rx) = mpsc::sync_channel::<Arc<Chunk>>(QUEUE);
         to_engines.push(tx);
         let out_tx = out_tx.clone();
-        let back_tx = back_tx.clone();
+        let pool = Arc::clone(&pool);
         engines.push(std::thread::spawn(move || {
             let cfg = EngineConfig {
                 stream_depth: DEFAULT_STREAM_DEPTH,
@@ -107,9 +123,24 @@ fn main() {
             let mut waited = std::time::Duration::ZERO;
             let mut busy = std::time::Duration::ZERO;
             let mut rx = rx.into_iter();
+            // Chunks come from several readers: taken in chunk order.
+            let mut early = std::collections::BTreeMap::<u64, Arc<Chunk>>::new();
+            let mut next_k = 0u64;
             loop {
                 let t0 = std::time::Instant::now();
-                let Some(chunk) = rx.next() else { break };
+                let chunk = loop {
+                    if let Some(c) = early.remove(&next_k) {
+                        break Some(c);
+                    }
+                    match rx.next() {
+                        Some(c) => {
+                            early.insert(c.k, c);
+                        }
+                        None => break None,
+                    }
+                };
+                let Some(chunk) = chunk else { break };
+                next_k += 1;
                 let t1 = std::time::Instant::now();
                 waited += t1 - t0;
                 mine.clear();
@@ -151,7 +182,7 @@ fn main() {
                 last = chunk.last_frame;
                 send(std::mem::take(&mut events), last);
                 if let Ok(c) = Arc::try_unwrap(chunk) {
-                    let _ = back_tx.send(c);
+                    pool.lock().expect("pool").push(c);
                 }
                 busy += t1.elapsed();
             }
@@ -164,7 +195,6 @@ fn main() {
         }));
     }
     drop(out_tx);
-    drop(back_tx);
 
     let writer = std::thread::spawn(move || {
         let stdout = std::io::stdout();
@@ -202,64 +232,132 @@ fn main() {
         release(&mut queues, &done, &mut text);
     });
 
-    // The read-ahead thread's work, here on the main thread.
-    let mut carry: Vec<u8> = Vec::new();
-    let mut frame = 0u64;
-    let mut max_ts = Timestamp::MIN;
-    loop {
-        let mut c = back_rx.try_recv().unwrap_or_else(|_| Chunk {
-            buf: Vec::with_capacity(CHUNK + 65536),
-            recs: Vec::with_capacity(2048),
-            max_ts: Timestamp::MIN,
-            last_frame: 0,
-        });
-        c.buf.clear();
-        c.recs.clear();
-        c.buf.extend_from_slice(&carry);
-        // Appended without zeroing first (read_to_end fills spare capacity).
-        let n = (&mut file)
-            .take(CHUNK as u64)
-            .read_to_end(&mut c.buf)
-            .expect("read");
-        let mut at = 0;
-        while at + 16 <= c.buf.len() {
-            let h = &c.buf[at..at + 16];
-            let w = |i: usize| u32::from_le_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
-            let caplen = w(8) as usize;
-            if at + 16 + caplen > c.buf.len() {
-                break;
-            }
-            let frac = i64::from(w(4));
-            let ts =
-                Timestamp(i64::from(w(0)) * 1_000_000_000 + if nanos { frac } else { frac * 1000 });
-            let data = &c.buf[at + 16..at + 16 + caplen];
-            frame += 1;
-            max_ts = max_ts.max(ts);
-            c.recs.push(Rec {
-                start: (at + 16) as u32,
-                caplen: caplen as u32,
-                orig_len: w(12),
-                ts,
-                hint: Engine::flow_hint(linktype, data).unwrap_or(0),
-                shard: shard(linktype, data, shards),
-                frame,
-            });
-            at += 16 + caplen;
-        }
-        carry.clear();
-        carry.extend_from_slice(&c.buf[at..]);
-        c.max_ts = max_ts;
-        c.last_frame = frame;
-        let last = n == 0;
-        let c = Arc::new(c);
-        for tx in &to_engines {
-            tx.send(Arc::clone(&c)).expect("engine");
-        }
-        if last {
-            break;
-        }
+    // The read-ahead work, on READERS threads (default 1): reader r reads chunks k = r, r + R,
+    // ... with `pread` (the kernel's copy, the costly part, runs on several threads); the record
+    // walk is passed along in order (each chunk needs the previous one's unfinished record), and
+    // hints and shards are computed after the walk is handed on.
+    let readers: usize = std::env::var("READERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    let file = Arc::new(file);
+    let mut token_txs = Vec::new();
+    let mut token_rxs = Vec::new();
+    for _ in 0..readers {
+        let (tx, rx) = mpsc::channel::<Token>();
+        token_txs.push(tx);
+        token_rxs.push(Some(rx));
     }
+    token_txs[0]
+        .send(Token {
+            tail: Vec::new(),
+            frame: 0,
+            max_ts: Timestamp::MIN,
+            end: false,
+        })
+        .expect("token");
+    let mut reader_threads = Vec::new();
+    for r in 0..readers {
+        let file = Arc::clone(&file);
+        let pool = Arc::clone(&pool);
+        let to_engines = to_engines.clone();
+        let token_rx = token_rxs[r].take().expect("token rx");
+        let token_tx = token_txs[(r + 1) % readers].clone();
+        reader_threads.push(std::thread::spawn(move || {
+            use std::os::unix::fs::FileExt;
+            let mut k = r as u64;
+            loop {
+                let mut c = pool.lock().expect("pool").pop().unwrap_or_else(|| Chunk {
+                    buf: Vec::new(),
+                    recs: Vec::with_capacity(2048),
+                    max_ts: Timestamp::MIN,
+                    last_frame: 0,
+                    k: 0,
+                    end: 0,
+                });
+                if c.buf.len() < RESERVE + CHUNK {
+                    c.buf.resize(RESERVE + CHUNK, 0);
+                }
+                c.recs.clear();
+                let offset = 24 + k * CHUNK as u64;
+                let mut n = 0;
+                while n < CHUNK {
+                    match file.read_at(&mut c.buf[RESERVE + n..RESERVE + CHUNK], offset + n as u64)
+                    {
+                        Ok(0) => break,
+                        Ok(m) => n += m,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(e) => panic!("{e}"),
+                    }
+                }
+                let Ok(token) = token_rx.recv() else { return };
+                if token.end {
+                    let _ = token_tx.send(token);
+                    return;
+                }
+                let start = RESERVE - token.tail.len();
+                c.buf[start..RESERVE].copy_from_slice(&token.tail);
+                let end = RESERVE + n;
+                let (mut frame, mut max_ts) = (token.frame, token.max_ts);
+                let mut at = start;
+                while at + 16 <= end {
+                    let h = &c.buf[at..at + 16];
+                    let w = |i: usize| u32::from_le_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
+                    let caplen = w(8) as usize;
+                    if at + 16 + caplen > end {
+                        break;
+                    }
+                    let frac = i64::from(w(4));
+                    let ts = Timestamp(
+                        i64::from(w(0)) * 1_000_000_000 + if nanos { frac } else { frac * 1000 },
+                    );
+                    frame += 1;
+                    max_ts = max_ts.max(ts);
+                    c.recs.push(Rec {
+                        start: (at + 16) as u32,
+                        caplen: caplen as u32,
+                        orig_len: w(12),
+                        ts,
+                        hint: 0,
+                        shard: 0,
+                        frame,
+                    });
+                    at += 16 + caplen;
+                }
+                assert!(end - at <= RESERVE, "a record larger than the reserve");
+                let last = n < CHUNK;
+                let _ = token_tx.send(Token {
+                    tail: c.buf[at..end].to_vec(),
+                    frame,
+                    max_ts,
+                    end: last,
+                });
+                for rec in c.recs.iter_mut() {
+                    let s = rec.start as usize;
+                    let data = &c.buf[s..s + rec.caplen as usize];
+                    rec.hint = Engine::flow_hint(linktype, data).unwrap_or(0);
+                    rec.shard = shard(linktype, data, shards);
+                }
+                c.max_ts = max_ts;
+                c.last_frame = frame;
+                c.k = k;
+                c.end = end;
+                let c = Arc::new(c);
+                for tx in &to_engines {
+                    tx.send(Arc::clone(&c)).expect("engine");
+                }
+                if last {
+                    return;
+                }
+                k += readers as u64;
+            }
+        }));
+    }
+    drop(token_txs);
     drop(to_engines);
+    for t in reader_threads {
+        t.join().expect("reader");
+    }
     for e in engines {
         e.join().expect("engine");
     }
