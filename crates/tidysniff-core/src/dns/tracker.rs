@@ -312,8 +312,8 @@ const STALE_SLACK: usize = 1024;
 ///
 /// Open transactions live in reused slots (no per-transaction node or map entry to allocate, and
 /// no large values moved inside a tree's nodes); creation order and deadlines are a queue and a
-/// min-heap of [`Place`]s whose entries for closed transactions are skipped when met and swept
-/// out when they outnumber the open ones.
+/// min-heap whose entries for closed transactions are skipped when met and swept out when they
+/// outnumber the open ones.
 #[derive(Debug)]
 pub struct DnsTracker {
     cfg: DnsConfig,
