@@ -51,22 +51,23 @@ fn split_cmd(args: &[String]) -> Result<(), String> {
     let [input, out0, out1] = args else {
         return Err(format!("expected an input and two outputs\n{USAGE}"));
     };
-    let open = |p: &String| std::fs::File::open(p).map_err(|e| format!("{p}: {e}"));
+    // The input first: a wrong path must not leave two empty outputs behind.
+    let file = std::fs::File::open(input).map_err(|e| format!("{input}: {e}"))?;
     let create = |p: &String| {
         std::fs::File::create(p)
             .map(std::io::BufWriter::new)
             .map_err(|e| format!("{p}: {e}"))
     };
     let (mut a, mut b) = (create(out0)?, create(out1)?);
-    let input = std::io::BufReader::with_capacity(1 << 20, open(input)?);
-    let stats = fixturegen::split::split(input, &mut [&mut a, &mut b])
+    let reader = std::io::BufReader::with_capacity(1 << 20, file);
+    let stats = fixturegen::split::split(reader, &mut [&mut a, &mut b])
         .and_then(|s| {
             use std::io::Write;
             a.flush()?;
             b.flush()?;
             Ok(s)
         })
-        .map_err(|e| format!("{input}: {e}", input = args[0]))?;
+        .map_err(|e| format!("{input}: {e}"))?;
     println!(
         "{} records to {out0}, {} to {out1}",
         stats.records[0], stats.records[1]
